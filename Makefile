@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+BUILD   ?= build
+ASAN    ?= build-asan
+JOBS    ?= 2
+PORT    ?= 9092
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DHAKO_WERROR=ON
+endif
+
+.PHONY: all setup build run test unit asan e2e clean format
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: setup build
+	$(BUILD)/hako broker --listener-url tcp://0.0.0.0:$(PORT) --advertised-listener-url tcp://localhost:$(PORT)
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Decoder and codec tests under AddressSanitizer + UBSan, built with clang 14.
+asan:
+	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHAKO_SANITIZE=ON \
+	  -DCMAKE_CXX_COMPILER=clang++-14 $(if $(filter true,$(CI)),-DHAKO_WERROR=ON)
+	cmake --build $(ASAN) -j$(JOBS) --target unit_tests
+	$(ASAN)/unit_tests --gtest_brief=1
+
+e2e: build
+	HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
+
+test: setup build unit asan e2e
+
+format:
+	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

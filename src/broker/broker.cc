@@ -1,0 +1,73 @@
+#include "broker/broker.h"
+
+#include "hako/protocol/messages/api_table.h"
+#include "hako/protocol/messages/api_versions.h"
+#include "protocol/error_code.h"
+
+namespace hako::broker {
+
+broker::broker(config cfg, std::unique_ptr<storage::engine> engine,
+               boost::asio::any_io_executor ex)
+    : cfg_(std::move(cfg)), engine_(std::move(engine)), ex_(std::move(ex)) {
+    engine_->set_change_listener([this](const std::string& topic, std::int32_t partition) {
+        waiters_.notify(topic, partition);
+    });
+}
+
+awaitable<void> broker::start() {
+    storage::broker_info self{cfg_.node_id, cfg_.advertised_host, cfg_.advertised_port, {}};
+    co_await engine_->register_broker(self, 30000);
+}
+
+namespace {
+
+response_frame make_frame(std::int32_t correlation_id, bool flexible_header, std::string body) {
+    protocol::writer w;
+    w.write_i32(0);  // size, patched below
+    protocol::write_response_header(w, correlation_id, flexible_header);
+    auto head = w.take();
+    auto size = static_cast<std::uint32_t>(head.size() - 4 + body.size());
+    for (int i = 0; i < 4; ++i) head[static_cast<std::size_t>(i)] = static_cast<char>(size >> (24 - 8 * i));
+    return {std::move(head), std::move(body)};
+}
+
+// KIP-511: an ApiVersions version we do not know gets a v0-format body with
+// UNSUPPORTED_VERSION and our own ApiVersions range, so the client can retry.
+response_frame api_versions_fallback(std::int32_t correlation_id, std::int16_t max_version) {
+    protocol::api_versions::response resp;
+    resp.error_code = static_cast<std::int16_t>(protocol::error_code::unsupported_version);
+    resp.api_keys.push_back({protocol::api_versions::api_key, 0, max_version, {}});
+    protocol::writer w;
+    resp.encode(w, 0);
+    return make_frame(correlation_id, false, w.take());
+}
+
+}  // namespace
+
+awaitable<std::optional<response_frame>> broker::handle(std::string_view frame,
+                                                        connection_state& conn) {
+    auto prefix = protocol::peek_request_prefix(frame);
+    const auto* h = find_handler(prefix.api_key);
+    const auto* api = protocol::find_api(prefix.api_key);
+    if (prefix.api_key == protocol::api_versions::api_key && h &&
+        (prefix.api_version > h->max_version || prefix.api_version < 0))
+        co_return api_versions_fallback(prefix.correlation_id, h->max_version);
+    if (!h || !api)
+        throw connection_error("unsupported api key " + std::to_string(prefix.api_key));
+    if (prefix.api_version < h->min_version || prefix.api_version > h->max_version)
+        throw connection_error("unsupported version " + std::to_string(prefix.api_version) +
+                               " of api key " + std::to_string(prefix.api_key));
+
+    const bool flexible = api->is_flexible(prefix.api_version);
+    protocol::reader r(frame);
+    protocol::request_header header;
+    header.decode(r, flexible);
+    request_context ctx{*this, header, conn};
+    auto body = co_await h->fn(ctx, r);
+    if (!body) co_return std::nullopt;
+    // The ApiVersions response header is always v0 (KIP-511).
+    bool flexible_response = flexible && prefix.api_key != protocol::api_versions::api_key;
+    co_return make_frame(header.correlation_id, flexible_response, std::move(*body));
+}
+
+}  // namespace hako::broker

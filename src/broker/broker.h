@@ -1,0 +1,106 @@
+#pragma once
+// The broker: turns one request frame into one response frame. It owns no durable state;
+// everything that must survive goes through storage::engine. The network layer calls
+// `handle` for each frame of a connection in order.
+//
+// Threading: one io_context thread. Handlers are coroutines on that executor.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "broker/log_waiters.h"
+#include "protocol/header.h"
+#include "protocol/wire.h"
+#include "storage/storage.h"
+
+namespace hako::broker {
+
+using boost::asio::awaitable;
+
+struct config {
+    std::string listener_host = "0.0.0.0";
+    std::uint16_t listener_port = 9092;
+    std::string advertised_host = "localhost";
+    std::int32_t advertised_port = 9092;
+    std::int32_t node_id = 0;
+    std::string cluster_id = "hako";
+    bool auto_create_topics = true;
+    std::int32_t default_partitions = 1;
+    std::int32_t max_request_bytes = 100 * 1024 * 1024;
+    std::int32_t max_fetch_wait_ms = 30000;
+};
+
+// State of one client connection that handlers may read or change.
+struct connection_state {
+    std::string peer;
+};
+
+class broker;
+
+// A response ready for the socket: `head` holds the size prefix and the response header,
+// `body` the encoded body, so large fetch bodies are never copied to prepend a header.
+struct response_frame {
+    std::string head;
+    std::string body;
+};
+
+struct request_context {
+    broker& b;
+    const protocol::request_header& header;
+    connection_state& conn;
+    std::int16_t version() const { return header.api_version; }
+};
+
+// A handler decodes the request body and returns the encoded response body, or nullopt
+// when the request gets no response (produce with acks=0).
+using handler_fn = awaitable<std::optional<std::string>> (*)(request_context&, protocol::reader&);
+
+struct handler_entry {
+    std::int16_t api_key;
+    std::int16_t min_version;  // advertised range; must lie within the codec's range
+    std::int16_t max_version;
+    handler_fn fn;
+};
+
+// Every API the broker serves end to end, and nothing else (handler_table.cc).
+std::span<const handler_entry> handlers();
+const handler_entry* find_handler(std::int16_t api_key);
+
+class broker {
+public:
+    broker(config cfg, std::unique_ptr<storage::engine> engine, boost::asio::any_io_executor ex);
+
+    // Registers this broker with storage. Call once before serving.
+    awaitable<void> start();
+
+    // Handles one frame (header + body, without the size prefix). Returns the response
+    // frame (header + body) or nullopt for no response. Throws protocol::decode_error (or
+    // closes via connection_error) when the connection must be closed.
+    awaitable<std::optional<response_frame>> handle(std::string_view frame,
+                                                    connection_state& conn);
+
+    const config& cfg() const { return cfg_; }
+    storage::engine& store() { return *engine_; }
+    log_waiters& waiters() { return waiters_; }
+    boost::asio::any_io_executor executor() const { return ex_; }
+
+private:
+    config cfg_;
+    std::unique_ptr<storage::engine> engine_;
+    boost::asio::any_io_executor ex_;
+    log_waiters waiters_;
+};
+
+// Thrown by a handler when Kafka would close the connection (unknown API, unsupported
+// version) instead of answering.
+struct connection_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace hako::broker

@@ -1,0 +1,124 @@
+// Fetch (key 1): read stored batches for each requested partition; long-poll until
+// min_bytes are available or max_wait_ms passes, woken at once by a produce.
+// Sessionless: we always answer session_id 0, which every target client accepts.
+#include <set>
+
+#include "broker/handler_util.h"
+#include "broker/handlers.h"
+#include "hako/protocol/messages/fetch.h"
+
+namespace hako::broker {
+
+namespace {
+
+using protocol::error_code;
+
+struct wanted {
+    std::string topic;
+    protocol::uuid topic_id{};
+    std::int32_t partition;
+    std::int64_t offset;
+    std::int32_t max_bytes;
+};
+
+// One pass over every requested partition; returns the bytes gathered.
+awaitable<std::size_t> fetch_once(request_context& ctx, const std::vector<wanted>& want,
+                                  std::int32_t max_bytes, storage::isolation iso,
+                                  protocol::fetch::response& resp) {
+    auto& store = ctx.b.store();
+    resp.responses.clear();
+    std::size_t total = 0;
+    std::int64_t budget = max_bytes;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        const auto& w = want[i];
+        if (i == 0 || want[i - 1].topic != w.topic || want[i - 1].topic_id != w.topic_id) {
+            auto& t = resp.responses.emplace_back();
+            t.topic = w.topic;
+            t.topic_id = w.topic_id;
+        }
+        auto& p = resp.responses.back().partitions.emplace_back();
+        p.partition_index = w.partition;
+        p.preferred_read_replica = -1;
+        p.aborted_transactions = std::nullopt;
+        if (w.topic.empty()) {
+            p.error_code = code(ctx.version() >= 13 ? error_code::unknown_topic_id
+                                                    : error_code::unknown_topic_or_partition);
+            p.high_watermark = p.last_stable_offset = p.log_start_offset = -1;
+            continue;
+        }
+        // KIP-74: only the first non-empty partition may exceed the limits.
+        std::int32_t limit = static_cast<std::int32_t>(std::min<std::int64_t>(w.max_bytes, budget));
+        storage::fetch_result fr;
+        if (limit <= 0 && total > 0) {
+            auto o = co_await store.offsets(w.topic, w.partition);
+            fr.error = o.error;
+            fr.high_watermark = o.high_watermark;
+            fr.last_stable = o.last_stable;
+            fr.log_start = o.log_start;
+            if (fr.error == error_code::none &&
+                (w.offset < o.log_start || w.offset > o.high_watermark))
+                fr.error = error_code::offset_out_of_range;
+        } else {
+            fr = co_await store.fetch(w.topic, w.partition, w.offset, std::max(limit, 0), iso);
+        }
+        p.error_code = code(fr.error);
+        p.high_watermark = fr.high_watermark;
+        p.last_stable_offset = fr.last_stable;
+        p.log_start_offset = fr.log_start;
+        if (iso == storage::isolation::read_committed) {
+            auto& ab = p.aborted_transactions.emplace();
+            for (const auto& a : fr.aborted) {
+                auto& e = ab.emplace_back();
+                e.producer_id = a.producer_id;
+                e.first_offset = a.first_offset;
+            }
+        }
+        total += fr.records.size();
+        budget -= static_cast<std::int64_t>(fr.records.size());
+        p.records = std::move(fr.records);
+    }
+    co_return total;
+}
+
+}  // namespace
+
+awaitable<std::optional<std::string>> handle_fetch(request_context& ctx, protocol::reader& r) {
+    protocol::fetch::request req;
+    req.decode(r, ctx.version());
+    auto& store = ctx.b.store();
+
+    std::vector<wanted> want;
+    std::set<log_waiters::partition_key> keys;
+    for (const auto& t : req.topics) {
+        std::string name = t.topic;
+        if (ctx.version() >= 13) {
+            auto info = co_await store.describe_topic_by_id(t.topic_id);
+            name = info ? info->name : std::string();
+        }
+        for (const auto& p : t.partitions) {
+            want.push_back({name, t.topic_id, p.partition, p.fetch_offset, p.partition_max_bytes});
+            if (!name.empty()) keys.insert({name, p.partition});
+        }
+    }
+    auto iso = req.isolation_level == 1 ? storage::isolation::read_committed
+                                        : storage::isolation::read_uncommitted;
+    std::int32_t max_bytes = ctx.version() >= 3 ? req.max_bytes : INT32_MAX;
+
+    protocol::fetch::response resp;
+    resp.session_id = 0;
+    auto wait_ms = std::clamp(req.max_wait_ms, 0, ctx.b.cfg().max_fetch_wait_ms);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    for (;;) {
+        auto got = co_await fetch_once(ctx, want, max_bytes, iso, resp);
+        bool any_error = false;
+        for (const auto& t : resp.responses)
+            for (const auto& p : t.partitions) any_error |= p.error_code != 0;
+        if (static_cast<std::int64_t>(got) >= req.min_bytes || any_error ||
+            std::chrono::steady_clock::now() >= deadline || keys.empty())
+            break;
+        co_await ctx.b.waiters().wait(keys, deadline);
+    }
+    co_return encode_body(resp, ctx.version());
+}
+
+}  // namespace hako::broker

@@ -1,0 +1,27 @@
+#pragma once
+// One function per Kafka API, each defined in its own <api>.cc file.
+
+#include "broker/broker.h"
+
+namespace hako::broker {
+
+#define HAKO_HANDLER(name) \
+    awaitable<std::optional<std::string>> handle_##name(request_context&, protocol::reader&)
+
+HAKO_HANDLER(produce);
+HAKO_HANDLER(fetch);
+HAKO_HANDLER(list_offsets);
+HAKO_HANDLER(metadata);
+HAKO_HANDLER(api_versions);
+HAKO_HANDLER(create_topics);
+HAKO_HANDLER(delete_topics);
+HAKO_HANDLER(delete_records);
+HAKO_HANDLER(describe_configs);
+HAKO_HANDLER(alter_configs);
+HAKO_HANDLER(create_partitions);
+HAKO_HANDLER(incremental_alter_configs);
+HAKO_HANDLER(describe_cluster);
+
+#undef HAKO_HANDLER
+
+}  // namespace hako::broker

@@ -1,0 +1,138 @@
+// `hako broker`: serve the Kafka protocol from a storage engine.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <fmt/core.h>
+#include <memory>
+
+#include "broker/broker.h"
+#include "client/sync_client.h"
+#include "cli/commands.h"
+#include "net/server.h"
+#include "storage/storage.h"
+
+namespace hako::cli {
+
+namespace {
+
+struct broker_options {
+    std::string listener_url = "tcp://0.0.0.0:9092";
+    std::string advertised_url;
+    std::string storage_url = "memory://";
+    std::int32_t node_id = 0;
+    std::string cluster_id = "hako-cluster";
+    bool auto_create = true;
+    std::int32_t default_partitions = 1;
+    std::int32_t max_request_bytes = 100 * 1024 * 1024;
+    bool silent = false;
+};
+
+// Passwords never reach a log: user:secret@ becomes user:***@.
+std::string redact(const std::string& url) {
+    auto scheme = url.find("://");
+    auto at = url.find('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+    auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+int run(const broker_options& o, std::chrono::steady_clock::time_point started) {
+    broker::config cfg;
+    auto [lhost, lport] = client::parse_host_port(o.listener_url);
+    cfg.listener_host = lhost;
+    cfg.listener_port = lport;
+    std::string adv = o.advertised_url;
+    if (adv.empty()) adv = "tcp://" + std::string(lhost == "0.0.0.0" ? "localhost" : lhost) + ":" +
+                           std::to_string(lport);
+    auto [ahost, aport] = client::parse_host_port(adv, lport);
+    cfg.advertised_host = ahost;
+    cfg.advertised_port = aport;
+    cfg.node_id = o.node_id;
+    cfg.cluster_id = o.cluster_id;
+    cfg.auto_create_topics = o.auto_create;
+    if (o.default_partitions < 1) throw std::invalid_argument("--default-partitions must be >= 1");
+    cfg.default_partitions = o.default_partitions;
+    cfg.max_request_bytes = o.max_request_bytes;
+
+    boost::asio::io_context io(1);
+    auto engine = storage::open_engine(o.storage_url, io.get_executor());
+    broker::broker b(cfg, std::move(engine), io.get_executor());
+    net::server srv(io, b);
+    try {
+        srv.listen(cfg.listener_host, cfg.listener_port);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on " + o.listener_url + ": " + e.code().message() +
+                                 " (is another broker running? choose --listener-url)");
+    }
+    auto registered = boost::asio::co_spawn(io, b.start(), boost::asio::use_future);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (!o.silent) fmt::print(stderr, "hako: signal {}, shutting down\n", sig);
+        srv.stop();
+    });
+    // run until registration completes so the banner tells the truth
+    while (registered.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        io.run_one();
+    registered.get();
+    if (!o.silent) {
+        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            started).count();
+        fmt::print(stderr,
+                   "hako {} broker node {} | listening on {}:{} | advertised {}:{} | storage {} | "
+                   "ready in {:.1f} ms\n",
+                   HAKO_VERSION, cfg.node_id, cfg.listener_host, srv.port(), cfg.advertised_host,
+                   cfg.advertised_port, redact(o.storage_url), ms);
+    }
+    io.run();
+    return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_broker_command(CLI::App& app) {
+    auto started = std::chrono::steady_clock::now();
+    auto o = std::make_shared<broker_options>();
+    // Broker flags live on the top-level app too, so `hako --storage-engine ...` works.
+    auto add = [o](CLI::App* c) {
+        c->add_option("--listener-url,-l", o->listener_url, "address to listen on, tcp://host:port")
+            ->envname("LISTENER_URL")
+            ->capture_default_str();
+        c->add_option("--advertised-listener-url,-a", o->advertised_url,
+                      "address clients are told to connect to (default: from the listener)")
+            ->envname("ADVERTISED_LISTENER_URL");
+        c->add_option("--storage-engine,-s", o->storage_url,
+                      "storage URL: memory:// (sqlite://, postgres://, s3:// in later releases)")
+            ->envname("STORAGE_ENGINE")
+            ->capture_default_str();
+        c->add_option("--node-id", o->node_id, "this broker's node id")
+            ->envname("NODE_ID")
+            ->capture_default_str();
+        c->add_option("--cluster-id", o->cluster_id, "cluster id reported to clients")
+            ->envname("CLUSTER_ID")
+            ->capture_default_str();
+        c->add_option("--auto-create-topics", o->auto_create,
+                      "create unknown topics when a client asks for their metadata")
+            ->envname("AUTO_CREATE_TOPICS")
+            ->capture_default_str();
+        c->add_option("--default-partitions", o->default_partitions,
+                      "partitions of auto-created topics and of CreateTopics with -1")
+            ->envname("DEFAULT_PARTITIONS")
+            ->capture_default_str();
+        c->add_option("--max-request-bytes", o->max_request_bytes,
+                      "largest request frame accepted; larger ones close the connection")
+            ->envname("MAX_REQUEST_BYTES")
+            ->capture_default_str();
+        c->add_flag("--silent", o->silent, "no banner or shutdown message")->envname("SILENT");
+    };
+    auto* sub = app.add_subcommand("broker", "run a broker (the default subcommand)");
+    add(sub);
+    add(&app);
+    return [o, started] { return run(*o, started); };
+}
+
+}  // namespace hako::cli

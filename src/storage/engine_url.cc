@@ -1,0 +1,70 @@
+// Engine selection by URL, and helpers shared by the engines.
+#include <random>
+#include <stdexcept>
+
+#include "protocol/record_batch.h"
+#include "storage/memory/memory_engine.h"
+#include "storage/storage.h"
+
+namespace hako::storage {
+
+std::unique_ptr<engine> open_engine(std::string_view url, boost::asio::any_io_executor ex) {
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos)
+        throw std::invalid_argument("storage URL '" + std::string(url) +
+                                    "' has no scheme; use memory://, sqlite://, postgres:// or s3://");
+    auto scheme = url.substr(0, scheme_end);
+    if (scheme == "memory") return make_memory_engine(std::move(ex));
+    if (scheme == "sqlite" || scheme == "postgres" || scheme == "postgresql" || scheme == "s3")
+        throw std::invalid_argument("storage engine '" + std::string(scheme) +
+                                    "://' is not available in this build yet; use memory://");
+    throw std::invalid_argument("unknown storage engine '" + std::string(scheme) +
+                                "://'; use memory://, sqlite://, postgres:// or s3://");
+}
+
+protocol::uuid random_uuid() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    protocol::uuid u;
+    for (std::size_t i = 0; i < 16; i += 8) {
+        auto v = rng();
+        for (std::size_t j = 0; j < 8; ++j) u[i + j] = static_cast<std::uint8_t>(v >> (8 * j));
+    }
+    u[6] = static_cast<std::uint8_t>((u[6] & 0x0f) | 0x40);  // version 4
+    u[8] = static_cast<std::uint8_t>((u[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    return u;
+}
+
+namespace batches {
+
+namespace {
+constexpr std::size_t max_uncompressed = 256u << 20;
+
+std::int64_t record_ts(const protocol::batch_header& h, const protocol::record& r) {
+    return h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp_delta;
+}
+}  // namespace
+
+std::optional<std::pair<std::int64_t, std::int64_t>> find_timestamp(std::string_view batch,
+                                                                    std::int64_t ts) {
+    auto h = protocol::read_batch_header(batch);
+    if (h.is_control() || h.max_timestamp < ts) return std::nullopt;
+    for (const auto& r : protocol::decode_records(batch, max_uncompressed)) {
+        auto t = record_ts(h, r);
+        if (t >= ts) return std::pair{h.base_offset + r.offset_delta, t};
+    }
+    return std::nullopt;
+}
+
+std::pair<std::int64_t, std::int64_t> max_timestamp_record(std::string_view batch) {
+    auto h = protocol::read_batch_header(batch);
+    std::pair<std::int64_t, std::int64_t> best{h.base_offset, -1};
+    if (h.is_control()) return best;
+    for (const auto& r : protocol::decode_records(batch, max_uncompressed)) {
+        auto t = record_ts(h, r);
+        if (t > best.second) best = {h.base_offset + r.offset_delta, t};
+    }
+    return best;
+}
+
+}  // namespace batches
+}  // namespace hako::storage

@@ -1,0 +1,212 @@
+#include "storage/memory/memory_engine.h"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+#include "protocol/record_batch.h"
+
+namespace hako::storage {
+namespace {
+
+struct stored_batch {
+    std::int64_t base_offset;
+    std::int64_t last_offset;
+    std::int64_t max_timestamp;
+    std::string bytes;
+};
+
+struct partition_log {
+    std::int64_t log_start = 0;
+    std::int64_t next_offset = 0;
+    std::deque<stored_batch> batches;
+
+    // index of the first batch whose last offset is >= offset
+    std::size_t find(std::int64_t offset) const {
+        auto it = std::lower_bound(
+            batches.begin(), batches.end(), offset,
+            [](const stored_batch& b, std::int64_t o) { return b.last_offset < o; });
+        return static_cast<std::size_t>(it - batches.begin());
+    }
+    void trim_to(std::int64_t start) {
+        log_start = std::max(log_start, start);
+        while (!batches.empty() && batches.front().last_offset < log_start) batches.pop_front();
+    }
+};
+
+struct topic_state {
+    topic_info info;
+    std::vector<partition_log> partitions;
+};
+
+class memory_engine final : public engine {
+public:
+    explicit memory_engine(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
+
+    awaitable<void> register_broker(const broker_info& self, std::int64_t) override {
+        self_ = self;
+        co_return;
+    }
+    awaitable<std::vector<broker_info>> live_brokers() override { co_return std::vector{self_}; }
+
+    awaitable<error_code> create_topic(topic_info& topic) override {
+        if (topics_.count(topic.name)) co_return error_code::topic_already_exists;
+        topic.id = random_uuid();
+        topic_state st{topic, {}};
+        st.partitions.resize(static_cast<std::size_t>(topic.partitions));
+        topics_.emplace(topic.name, std::move(st));
+        co_return error_code::none;
+    }
+
+    awaitable<error_code> delete_topic(std::string_view name) override {
+        auto it = topics_.find(std::string(name));
+        if (it == topics_.end()) co_return error_code::unknown_topic_or_partition;
+        topics_.erase(it);
+        co_return error_code::none;
+    }
+
+    awaitable<std::vector<topic_info>> list_topics() override {
+        std::vector<topic_info> out;
+        for (auto& [_, t] : topics_) out.push_back(t.info);
+        std::sort(out.begin(), out.end(),
+                  [](const auto& a, const auto& b) { return a.name < b.name; });
+        co_return out;
+    }
+
+    awaitable<std::optional<topic_info>> describe_topic(std::string_view name) override {
+        auto it = topics_.find(std::string(name));
+        if (it == topics_.end()) co_return std::nullopt;
+        co_return it->second.info;
+    }
+
+    awaitable<std::optional<topic_info>> describe_topic_by_id(const protocol::uuid& id) override {
+        for (auto& [_, t] : topics_)
+            if (t.info.id == id) co_return t.info;
+        co_return std::nullopt;
+    }
+
+    awaitable<error_code> set_topic_configs(std::string_view name, config_map c) override {
+        auto it = topics_.find(std::string(name));
+        if (it == topics_.end()) co_return error_code::unknown_topic_or_partition;
+        it->second.info.configs = std::move(c);
+        co_return error_code::none;
+    }
+
+    awaitable<error_code> create_partitions(std::string_view name, std::int32_t total) override {
+        auto it = topics_.find(std::string(name));
+        if (it == topics_.end()) co_return error_code::unknown_topic_or_partition;
+        if (total <= it->second.info.partitions) co_return error_code::invalid_partitions;
+        it->second.info.partitions = total;
+        it->second.partitions.resize(static_cast<std::size_t>(total));
+        co_return error_code::none;
+    }
+
+    awaitable<append_result> append(append_request req) override {
+        auto* p = find(req.topic, req.partition);
+        if (!p) co_return append_result{error_code::unknown_topic_or_partition};
+        auto base = p->next_offset;
+        protocol::set_base_offset(req.batch, base);
+        auto hdr = protocol::read_batch_header(req.batch);
+        p->batches.push_back({base, base + hdr.last_offset_delta, hdr.max_timestamp,
+                              std::move(req.batch)});
+        p->next_offset = base + hdr.last_offset_delta + 1;
+        append_result r{error_code::none, base, p->log_start};
+        notify_change(req.topic, req.partition);
+        co_return r;
+    }
+
+    awaitable<fetch_result> fetch(std::string_view topic, std::int32_t partition,
+                                  std::int64_t offset, std::int32_t max_bytes,
+                                  isolation) override {
+        fetch_result r;
+        auto* p = find(topic, partition);
+        if (!p) {
+            r.error = error_code::unknown_topic_or_partition;
+            co_return r;
+        }
+        r.high_watermark = r.last_stable = p->next_offset;
+        r.log_start = p->log_start;
+        if (offset < p->log_start || offset > p->next_offset) {
+            r.error = error_code::offset_out_of_range;
+            co_return r;
+        }
+        // KIP-74: the first batch goes out even when it is larger than max_bytes.
+        for (auto i = p->find(offset); i < p->batches.size(); ++i) {
+            const auto& b = p->batches[i];
+            if (!r.records.empty() &&
+                r.records.size() + b.bytes.size() > static_cast<std::size_t>(std::max(max_bytes, 0)))
+                break;
+            r.records += b.bytes;
+        }
+        co_return r;
+    }
+
+    awaitable<partition_offsets> offsets(std::string_view topic, std::int32_t partition) override {
+        auto* p = find(topic, partition);
+        if (!p) co_return partition_offsets{error_code::unknown_topic_or_partition};
+        co_return partition_offsets{error_code::none, p->log_start, p->next_offset,
+                                    p->next_offset};
+    }
+
+    awaitable<timestamp_lookup> offset_for_timestamp(std::string_view topic,
+                                                     std::int32_t partition,
+                                                     std::int64_t ts) override {
+        auto* p = find(topic, partition);
+        if (!p) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
+        for (const auto& b : p->batches) {
+            if (b.max_timestamp < ts) continue;
+            if (auto hit = batches::find_timestamp(b.bytes, ts)) {
+                if (hit->first < p->log_start) continue;
+                co_return timestamp_lookup{error_code::none, hit->first, hit->second};
+            }
+        }
+        co_return timestamp_lookup{};
+    }
+
+    awaitable<timestamp_lookup> max_timestamp(std::string_view topic,
+                                              std::int32_t partition) override {
+        auto* p = find(topic, partition);
+        if (!p) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
+        timestamp_lookup best;
+        for (const auto& b : p->batches) {
+            if (b.max_timestamp > best.timestamp || best.offset < 0) {
+                auto [off, ts] = batches::max_timestamp_record(b.bytes);
+                if (best.offset < 0 || ts > best.timestamp) best = {error_code::none, off, ts};
+            }
+        }
+        co_return best;
+    }
+
+    awaitable<partition_offsets> delete_records(std::string_view topic, std::int32_t partition,
+                                                std::int64_t offset) override {
+        auto* p = find(topic, partition);
+        if (!p) co_return partition_offsets{error_code::unknown_topic_or_partition};
+        if (offset == -1) offset = p->next_offset;
+        if (offset < 0 || offset > p->next_offset)
+            co_return partition_offsets{error_code::offset_out_of_range};
+        p->trim_to(offset);
+        co_return partition_offsets{error_code::none, p->log_start, p->next_offset,
+                                    p->next_offset};
+    }
+
+private:
+    partition_log* find(std::string_view topic, std::int32_t partition) {
+        auto it = topics_.find(std::string(topic));
+        if (it == topics_.end() || partition < 0 ||
+            partition >= static_cast<std::int32_t>(it->second.partitions.size()))
+            return nullptr;
+        return &it->second.partitions[static_cast<std::size_t>(partition)];
+    }
+
+    boost::asio::any_io_executor ex_;
+    broker_info self_;
+    std::unordered_map<std::string, topic_state> topics_;
+};
+
+}  // namespace
+
+std::unique_ptr<engine> make_memory_engine(boost::asio::any_io_executor ex) {
+    return std::make_unique<memory_engine>(std::move(ex));
+}
+
+}  // namespace hako::storage

@@ -1,0 +1,165 @@
+#pragma once
+// storage::engine — the only place durable state is read or written (design.md §5).
+//
+// Every method is a coroutine on the broker's executor. Engines may cache, but a cache is
+// never the truth: two brokers on one storage must see the same log. Record batches stay
+// as bytes: produce hands over one validated v2 batch, the engine assigns its offsets by
+// patching the base offset, and fetch returns stored batches unchanged.
+//
+// Threading: the broker runs one io_context thread per process today; engines are called
+// only from that thread unless they say otherwise.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/error_code.h"
+#include "protocol/wire.h"
+
+namespace hako::storage {
+
+using boost::asio::awaitable;
+using protocol::error_code;
+
+using config_map = std::map<std::string, std::string>;
+
+struct topic_info {
+    std::string name;
+    protocol::uuid id{};
+    std::int32_t partitions = 0;
+    config_map configs;  // only explicitly set configs; defaults live in the broker
+};
+
+struct broker_info {
+    std::int32_t node_id = 0;
+    std::string host;
+    std::int32_t port = 0;
+    std::optional<std::string> rack;
+};
+
+enum class isolation : std::int8_t { read_uncommitted = 0, read_committed = 1 };
+
+struct partition_offsets {
+    error_code error = error_code::none;
+    std::int64_t log_start = 0;
+    std::int64_t high_watermark = 0;
+    std::int64_t last_stable = 0;
+};
+
+// One batch to append. The broker has already validated it (CRC, magic, counts, size,
+// timestamps) and set LogAppendTime when the topic asks for it.
+struct append_request {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::string batch;  // exactly one record batch, base offset still 0
+    std::int32_t record_count = 0;
+    std::int64_t max_timestamp = -1;
+    std::int64_t producer_id = -1;
+    std::int16_t producer_epoch = -1;
+    std::int32_t base_sequence = -1;
+    bool transactional = false;
+};
+
+struct append_result {
+    error_code error = error_code::none;
+    std::int64_t base_offset = -1;
+    std::int64_t log_start = 0;
+};
+
+struct aborted_transaction {
+    std::int64_t producer_id = 0;
+    std::int64_t first_offset = 0;
+};
+
+struct fetch_result {
+    error_code error = error_code::none;
+    std::int64_t high_watermark = -1;
+    std::int64_t last_stable = -1;
+    std::int64_t log_start = -1;
+    std::string records;  // concatenated whole batches
+    std::vector<aborted_transaction> aborted;
+};
+
+struct timestamp_lookup {
+    error_code error = error_code::none;
+    std::int64_t offset = -1;     // -1 when no record is at or after the timestamp
+    std::int64_t timestamp = -1;  // the found record's timestamp
+};
+
+// Called after an append commits, so long-polling fetches can wake (on this broker and,
+// for shared engines, on others through the engine's own notification channel).
+using change_listener = std::function<void(const std::string& topic, std::int32_t partition)>;
+
+class engine {
+public:
+    virtual ~engine() = default;
+
+    // --- cluster ---------------------------------------------------------------------
+    virtual awaitable<void> register_broker(const broker_info& self, std::int64_t lease_ms) = 0;
+    virtual awaitable<std::vector<broker_info>> live_brokers() = 0;
+
+    // --- topics ----------------------------------------------------------------------
+    // create: fills topic.id; TOPIC_ALREADY_EXISTS when the name is taken.
+    virtual awaitable<error_code> create_topic(topic_info& topic) = 0;
+    virtual awaitable<error_code> delete_topic(std::string_view name) = 0;
+    virtual awaitable<std::vector<topic_info>> list_topics() = 0;
+    virtual awaitable<std::optional<topic_info>> describe_topic(std::string_view name) = 0;
+    virtual awaitable<std::optional<topic_info>> describe_topic_by_id(const protocol::uuid&) = 0;
+    // Replaces the topic's explicit configs as a whole.
+    virtual awaitable<error_code> set_topic_configs(std::string_view name, config_map c) = 0;
+    // Grows the topic to `total` partitions (INVALID_PARTITIONS if not larger).
+    virtual awaitable<error_code> create_partitions(std::string_view name, std::int32_t total) = 0;
+
+    // --- log -------------------------------------------------------------------------
+    virtual awaitable<append_result> append(append_request req) = 0;
+    virtual awaitable<fetch_result> fetch(std::string_view topic, std::int32_t partition,
+                                          std::int64_t offset, std::int32_t max_bytes,
+                                          isolation iso) = 0;
+    virtual awaitable<partition_offsets> offsets(std::string_view topic,
+                                                 std::int32_t partition) = 0;
+    // First offset whose record timestamp is >= ts.
+    virtual awaitable<timestamp_lookup> offset_for_timestamp(std::string_view topic,
+                                                             std::int32_t partition,
+                                                             std::int64_t ts) = 0;
+    // Offset and timestamp of the record with the largest timestamp (ListOffsets -3).
+    virtual awaitable<timestamp_lookup> max_timestamp(std::string_view topic,
+                                                      std::int32_t partition) = 0;
+    // Moves the log start to `offset` (-1 = high watermark); returns the new log start.
+    virtual awaitable<partition_offsets> delete_records(std::string_view topic,
+                                                        std::int32_t partition,
+                                                        std::int64_t offset) = 0;
+
+    void set_change_listener(change_listener l) { listener_ = std::move(l); }
+
+protected:
+    void notify_change(const std::string& topic, std::int32_t partition) {
+        if (listener_) listener_(topic, partition);
+    }
+
+private:
+    change_listener listener_;
+};
+
+// Selects an engine by URL: memory://, (later) sqlite://, postgres://, s3://.
+// Throws std::invalid_argument with a message a user can act on.
+std::unique_ptr<engine> open_engine(std::string_view url, boost::asio::any_io_executor ex);
+
+// Helpers shared by engines that keep batches as bytes.
+namespace batches {
+// First offset in `batch` with record timestamp >= ts (decompresses only when needed).
+std::optional<std::pair<std::int64_t, std::int64_t>> find_timestamp(std::string_view batch,
+                                                                    std::int64_t ts);
+// Offset and timestamp of the batch's record with the largest timestamp.
+std::pair<std::int64_t, std::int64_t> max_timestamp_record(std::string_view batch);
+}  // namespace batches
+
+protocol::uuid random_uuid();
+
+}  // namespace hako::storage

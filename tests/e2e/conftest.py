@@ -1,0 +1,208 @@
+"""pytest fixtures for the hako end-to-end suite.
+
+Run with Debian's Python (the client libraries are Debian packages for it):
+
+    scripts/setup_e2e.sh            # once: apt packages + npm ci in tests/e2e/js
+    /usr/bin/python3 -m pytest tests/e2e -q
+
+Environment:
+    HAKO_BIN            broker binary (default <repo>/build/hako)
+    HAKO_E2E_RECORDS    records per client test (default 10000)
+    HAKO_E2E_GROUPS=1   also run the tests that need consumer groups
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import e2e_util  # noqa: E402
+
+HAKO_BIN = Path(os.environ.get("HAKO_BIN", str(e2e_util.REPO_DIR / "build" / "hako")))
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+LOG_TAIL_LINES = 60
+
+# Every broker started by this suite that is still supposed to be running.
+_LIVE: list["Broker"] = []
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """One `hako broker` process on 127.0.0.1 with the memory storage engine."""
+
+    def __init__(self, workdir: Path, name: str, auto_create: bool = True, partitions: int = 3,
+                 extra_args: tuple = ()):
+        self.workdir = workdir
+        self.name = name
+        self.auto_create = auto_create
+        self.partitions = partitions
+        self.extra_args = tuple(extra_args)
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.log_path = workdir / f"{name}.log"
+        self._log = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        url = f"tcp://127.0.0.1:{self.port}"
+        return [str(HAKO_BIN), "broker",
+                "--listener-url", url,
+                "--advertised-listener-url", url,
+                "--storage-engine", "memory://",
+                "--auto-create-topics", "true" if self.auto_create else "false",
+                "--default-partitions", str(self.partitions),
+                "--silent", *self.extra_args]
+
+    def start(self) -> "Broker":
+        if not HAKO_BIN.is_file() or not os.access(HAKO_BIN, os.X_OK):
+            pytest.fail(f"hako broker binary not found or not executable: {HAKO_BIN} "
+                        f"(build it, or set HAKO_BIN)", pytrace=False)
+        last_err = ""
+        for _attempt in range(3):  # a free port can be taken between probe and bind
+            self.port = _free_port()
+            self._log = open(self.log_path, "ab")
+            self._log.write(f"=== {' '.join(self.command())}\n".encode())
+            self._log.flush()
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=subprocess.STDOUT,
+                                         cwd=self.workdir)
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                        _LIVE.append(self)
+                        return self
+                except OSError:
+                    time.sleep(0.02)
+            rc = self.proc.poll()
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+                pytest.fail(f"broker {self.name} did not accept connections on {self.bootstrap} within "
+                            f"{START_TIMEOUT} s\n{self.log_tail()}", pytrace=False)
+            last_err = f"broker {self.name} exited with code {rc} during start-up\n{self.log_tail()}"
+            if "in use" not in self.log_tail().lower():
+                break
+        pytest.fail(last_err, pytrace=False)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            text = self.log_path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return f"(no log at {self.log_path})"
+        tail = "\n".join(text.splitlines()[-lines:])
+        return f"--- {self.log_path} (last {lines} lines) ---\n{tail}"
+
+    def stop(self) -> str | None:
+        """SIGTERM and wait; returns a problem description or None if it exited 0."""
+        if self in _LIVE:
+            _LIVE.remove(self)
+        if self.proc is None:
+            return None
+        problem = None
+        rc = self.proc.poll()
+        if rc is not None:
+            problem = f"broker {self.name} had died before shutdown (exit code {rc})"
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(STOP_TIMEOUT)
+                if rc != 0:
+                    problem = f"broker {self.name} exited with code {rc} after SIGTERM"
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problem = f"broker {self.name} did not exit within {STOP_TIMEOUT} s of SIGTERM (killed)"
+        if self._log:
+            self._log.close()
+        return problem
+
+
+def _module_broker(request, tmp_path_factory, name: str, **kw):
+    workdir = tmp_path_factory.mktemp(f"hako-{request.module.__name__}-{name}")
+    b = Broker(workdir, name, **kw).start()
+    yield b
+    problem = b.stop()
+    if problem:
+        pytest.fail(f"{problem}\n{b.log_tail()}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def broker(request, tmp_path_factory):
+    """A fresh broker per test module: memory engine, auto-create on, 3 partitions."""
+    yield from _module_broker(request, tmp_path_factory, "broker")
+
+
+@pytest.fixture(scope="module")
+def broker_no_autocreate(request, tmp_path_factory):
+    """A fresh broker per test module with --auto-create-topics false."""
+    yield from _module_broker(request, tmp_path_factory, "broker-noauto", auto_create=False)
+
+
+@pytest.fixture(autouse=True)
+def _broker_still_alive():
+    """Fail the test during which a broker died (not just the module teardown)."""
+    yield
+    dead = [b for b in _LIVE if not b.alive()]
+    for b in dead:
+        _LIVE.remove(b)
+    if dead:
+        pytest.fail("\n".join(f"broker {b.name} died during this test (exit code {b.proc.returncode})\n"
+                              f"{b.log_tail()}" for b in dead), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and _LIVE:
+        for b in _LIVE:
+            rep.sections.append((f"hako {b.name} log", b.log_tail()))
+
+
+@pytest.fixture
+def node():
+    """run_node(script, args, env=None) -> CompletedProcess (fails the test on exit != 0)."""
+    return e2e_util.run_node
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    """make_dataset(seed, **options) -> list[Rec] (deterministic)."""
+    return e2e_util.make_dataset
+
+
+_topic_counter = [0]
+
+
+@pytest.fixture
+def topic_name(request):
+    """A unique topic name for this test."""
+    def make(suffix: str = "") -> str:
+        _topic_counter[0] += 1
+        base = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")
+        return f"{base}{'-' + suffix if suffix else ''}-{os.getpid()}-{_topic_counter[0]}"[:200]
+    return make
