@@ -8,6 +8,7 @@ Run with Debian's Python (the client libraries are Debian packages for it):
 Environment:
     HAKO_BIN            broker binary (default <repo>/build/hako)
     HAKO_E2E_RECORDS    records per client test (default 10000)
+    HAKO_E2E_PARTITIONS --default-partitions of the brokers (default 3)
     HAKO_E2E_GROUPS=1   also run the tests that need consumer groups
 """
 
@@ -45,7 +46,7 @@ def _free_port() -> int:
 class Broker:
     """One `hako broker` process on 127.0.0.1 with the memory storage engine."""
 
-    def __init__(self, workdir: Path, name: str, auto_create: bool = True, partitions: int = 3,
+    def __init__(self, workdir: Path, name: str, auto_create: bool = True, partitions: int = e2e_util.PARTITIONS,
                  extra_args: tuple = ()):
         self.workdir = workdir
         self.name = name
@@ -56,6 +57,7 @@ class Broker:
         self.proc: subprocess.Popen | None = None
         self.log_path = workdir / f"{name}.log"
         self._log = None
+        self.reported = False  # its death was already reported by a test
 
     @property
     def bootstrap(self) -> str:
@@ -108,6 +110,17 @@ class Broker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def check_alive(self, context: str = "") -> None:
+        """Fail the current test at once if this broker has died."""
+        if self.alive():
+            return
+        if self in _LIVE:
+            _LIVE.remove(self)
+        self.reported = True
+        pytest.fail(f"broker {self.name} died{' ' + context if context else ''} "
+                    f"(exit code {self.proc.returncode if self.proc else None})\n{self.log_tail()}",
+                    pytrace=False)
+
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
             text = self.log_path.read_bytes().decode("utf-8", "replace")
@@ -141,25 +154,60 @@ class Broker:
         return problem
 
 
-def _module_broker(request, tmp_path_factory, name: str, **kw):
-    workdir = tmp_path_factory.mktemp(f"hako-{request.module.__name__}-{name}")
-    b = Broker(workdir, name, **kw).start()
-    yield b
-    problem = b.stop()
-    if problem:
-        pytest.fail(f"{problem}\n{b.log_tail()}", pytrace=False)
+class _ModuleBrokers:
+    """The broker(s) of one test module. If a test kills the broker, that test fails
+    (see _broker_still_alive) and the next test of the module gets a fresh broker, so
+    one crash does not turn the rest of the module into time-outs."""
+
+    def __init__(self, workdir: Path, name: str, **kw):
+        self.workdir, self.name, self.kw = workdir, name, kw
+        self.current: Broker | None = None
+        self.started: list[Broker] = []
+
+    def get(self) -> Broker:
+        if self.current is None or not self.current.alive():
+            name = self.name if not self.started else f"{self.name}-restart{len(self.started)}"
+            self.current = Broker(self.workdir, name, **self.kw).start()
+            self.started.append(self.current)
+        return self.current
+
+    def stop_all(self):
+        problems = []
+        for b in self.started:
+            problem = b.stop()
+            if problem and not b.reported:
+                problems.append(f"{problem}\n{b.log_tail()}")
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+
+
+def _module_brokers(request, tmp_path_factory, name: str, **kw):
+    holder = _ModuleBrokers(tmp_path_factory.mktemp(f"hako-{request.module.__name__}-{name}"), name, **kw)
+    yield holder
+    holder.stop_all()
 
 
 @pytest.fixture(scope="module")
-def broker(request, tmp_path_factory):
-    """A fresh broker per test module: memory engine, auto-create on, 3 partitions."""
-    yield from _module_broker(request, tmp_path_factory, "broker")
+def _brokers(request, tmp_path_factory):
+    yield from _module_brokers(request, tmp_path_factory, "broker")
 
 
 @pytest.fixture(scope="module")
-def broker_no_autocreate(request, tmp_path_factory):
-    """A fresh broker per test module with --auto-create-topics false."""
-    yield from _module_broker(request, tmp_path_factory, "broker-noauto", auto_create=False)
+def _brokers_no_autocreate(request, tmp_path_factory):
+    yield from _module_brokers(request, tmp_path_factory, "broker-noauto", auto_create=False)
+
+
+@pytest.fixture
+def broker(_brokers) -> Broker:
+    """A broker per test module: memory engine, auto-create on, --default-partitions 3
+    (HAKO_E2E_PARTITIONS)."""
+    return _brokers.get()
+
+
+@pytest.fixture
+def broker_no_autocreate(_brokers_no_autocreate) -> Broker:
+    """A broker per test module with --auto-create-topics false."""
+    return _brokers_no_autocreate.get()
 
 
 @pytest.fixture(autouse=True)
@@ -169,6 +217,7 @@ def _broker_still_alive():
     dead = [b for b in _LIVE if not b.alive()]
     for b in dead:
         _LIVE.remove(b)
+        b.reported = True
     if dead:
         pytest.fail("\n".join(f"broker {b.name} died during this test (exit code {b.proc.returncode})\n"
                               f"{b.log_tail()}" for b in dead), pytrace=False)

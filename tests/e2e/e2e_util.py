@@ -24,7 +24,7 @@ import os
 import random
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -39,6 +39,9 @@ LARGE_MAX = 1_000_000
 
 # Header keys: ASCII plus one non-ASCII key to check UTF-8 passes through untouched.
 HEADER_KEYS = ("trace-id", "h1", "h2", "dup", "content-type", "ünïcode-ключ")
+
+# Partitions of auto-created topics (the broker is started with --default-partitions).
+PARTITIONS = int(os.environ.get("HAKO_E2E_PARTITIONS", "3"))
 
 # Number of records per client test (override for quick local runs).
 N_RECORDS = int(os.environ.get("HAKO_E2E_RECORDS", "10000"))
@@ -80,7 +83,7 @@ def _blob(rng: random.Random, n: int, avoid: Sequence[bytes]) -> bytes:
             return b
 
 
-def make_dataset(seed: int, n: int = N_RECORDS, partitions: int = 3, *,
+def make_dataset(seed: int, n: int = N_RECORDS, partitions: int = PARTITIONS, *,
                  n_large: int = 5, base_ts: int = BASE_TS,
                  null_keys: bool = True, null_values: bool = True,
                  null_header_values: bool = True, allow_both_null: bool = True,
@@ -123,7 +126,7 @@ def make_dataset(seed: int, n: int = N_RECORDS, partitions: int = 3, *,
     return recs
 
 
-def by_partition(recs: Iterable[Rec], partitions: int = 3) -> dict[int, list[Rec]]:
+def by_partition(recs: Iterable[Rec], partitions: int = PARTITIONS) -> dict[int, list[Rec]]:
     """Records per partition in production order (= expected offset order)."""
     out: dict[int, list[Rec]] = {p: [] for p in range(partitions)}
     for r in recs:
@@ -215,7 +218,7 @@ def verify_partition(label: str, expected: Sequence[Rec], got: Sequence[Got], st
     assert not problems, f"{label}: {len(problems)} problem(s):\n  " + "\n  ".join(problems)
 
 
-def verify_topic(label: str, recs: Sequence[Rec], consume, partitions: int = 3, **kw) -> None:
+def verify_topic(label: str, recs: Sequence[Rec], consume, partitions: int = PARTITIONS, **kw) -> None:
     """consume(partition, start, count) -> list[Got]; reads every partition from 0 and
     from the middle and verifies both."""
     parts = by_partition(recs, partitions)
@@ -289,6 +292,28 @@ def confluent_produce(bootstrap: str, topic: str, recs: Sequence[Rec], codec: st
     return delivered
 
 
+_py_incref = None
+
+
+def confluent_headers(msg) -> list:
+    """msg.headers(), working around a confluent-kafka 1.7.0 bug: converting a header with
+    a NULL value to Python drops a reference to None without taking one, so consuming
+    thousands of them would drive None's refcount to zero and abort the interpreter at
+    exit ("Fatal Python error: none_dealloc"). Give back one reference per None value."""
+    global _py_incref
+    hdrs = msg.headers() or []
+    nulls = sum(1 for _k, v in hdrs if v is None)
+    if nulls:
+        if _py_incref is None:
+            import ctypes
+            _py_incref = ctypes.pythonapi.Py_IncRef
+            _py_incref.argtypes = [ctypes.py_object]
+            _py_incref.restype = None
+        for _ in range(nulls):
+            _py_incref(None)
+    return hdrs
+
+
 def confluent_consumer(bootstrap: str, **extra):
     from confluent_kafka import Consumer
     conf = {
@@ -309,7 +334,7 @@ def confluent_consumer(bootstrap: str, **extra):
 
 
 def confluent_consume(bootstrap: str, topic: str, partition: int, start: int, count: int,
-                      timeout: float = 60.0, consumer=None) -> list[Got]:
+                      timeout: float = 30.0, consumer=None) -> list[Got]:
     from confluent_kafka import TopicPartition, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, KafkaError
 
     own = consumer is None
@@ -328,7 +353,7 @@ def confluent_consume(bootstrap: str, topic: str, partition: int, start: int, co
                         continue
                     raise AssertionError(f"confluent-kafka consume error on {topic}[{partition}]: {m.error()}")
                 tstype, ts = m.timestamp()
-                out.append(Got(m.partition(), m.offset(), m.key(), m.value(), m.headers() or [], ts,
+                out.append(Got(m.partition(), m.offset(), m.key(), m.value(), confluent_headers(m), ts,
                                {TIMESTAMP_CREATE_TIME: TS_CREATE, TIMESTAMP_LOG_APPEND_TIME: TS_APPEND}.get(tstype)))
         c.unassign()
     finally:
@@ -348,7 +373,7 @@ def confluent_watermarks(bootstrap: str, topic: str, partition: int, consumer=No
             c.close()
 
 
-def check_watermarks(bootstrap: str, topic: str, recs: Sequence[Rec], partitions: int = 3, consumer=None):
+def check_watermarks(bootstrap: str, topic: str, recs: Sequence[Rec], partitions: int = PARTITIONS, consumer=None):
     for p, exp in by_partition(recs, partitions).items():
         lo, hi = confluent_watermarks(bootstrap, topic, p, consumer)
         assert (lo, hi) == (0, len(exp)), (f"{topic}[{p}]: ListOffsets earliest/latest = ({lo}, {hi}), "

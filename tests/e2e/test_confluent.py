@@ -30,8 +30,8 @@ def test_produce_consume_every_codec(broker, topic_name):
                        lambda p, s, n: U.confluent_consume(broker.bootstrap, topic, p, s, n, consumer=c))
 
         # All partitions in one assignment (multi-partition Fetch requests).
-        c.assign([TopicPartition(topic, p, 0) for p in range(3)])
-        got = {p: [] for p in range(3)}
+        c.assign([TopicPartition(topic, p, 0) for p in range(U.PARTITIONS)])
+        got = {p: [] for p in range(U.PARTITIONS)}
         deadline = time.monotonic() + 60
         total = 0
         while total < len(recs):
@@ -39,7 +39,7 @@ def test_produce_consume_every_codec(broker, topic_name):
             for m in c.consume(num_messages=1000, timeout=0.2):
                 assert not m.error(), m.error()
                 got[m.partition()].append(U.Got(m.partition(), m.offset(), m.key(), m.value(),
-                                                m.headers() or [], m.timestamp()[1], U.TS_CREATE))
+                                                U.confluent_headers(m), m.timestamp()[1], U.TS_CREATE))
                 total += 1
         for p, exp_p in U.by_partition(recs).items():
             U.verify_partition(f"confluent-kafka multi-assign p{p}", exp_p, got[p], 0)

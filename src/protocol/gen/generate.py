@@ -5,7 +5,7 @@ Python standard library only; run by CMake at build time. For every spec file
 `<api>.spec` it writes `<api>.h` and `<api>.cc` into --out, plus `api_table.h/.cc`
 (the list of APIs the codec knows) and `all.h`.
 
-Each API becomes `namespace hako::::hako::protocol::<api>` with `struct request` and
+Each API becomes `namespace hako::protocol::<api>` with `struct request` and
 `struct response`; every struct gets `encode(writer&, int16_t version)`,
 `decode(reader&, int16_t version)`, `randomize(sample_source&, int16_t version)` (for
 round-trip tests) and a defaulted `operator==`.
@@ -590,7 +590,7 @@ class Emitter:
             '#include "protocol/wire.h"',
             '#include "protocol/sample_source.h"',
             "",
-            f"namespace hako::::hako::protocol::{s.name} {{",
+            f"namespace hako::protocol::{s.name} {{",
             "",
             f"inline constexpr std::int16_t api_key = {s.api_key};",
             f"inline constexpr std::int16_t min_version = {s.versions[0]};",
@@ -606,7 +606,7 @@ class Emitter:
         out.append("")
         out += self.decl_struct(s.response, 0)
         out.append("")
-        out.append(f"}}  // namespace hako::::hako::protocol::{s.name}")
+        out.append(f"}}  // namespace hako::protocol::{s.name}")
         return "\n".join(out) + "\n"
 
     def source(self):
@@ -617,14 +617,14 @@ class Emitter:
             "#include <algorithm>",
             "#include <utility>",
             "",
-            f"namespace hako::::hako::protocol::{s.name} {{",
+            f"namespace hako::protocol::{s.name} {{",
             "",
         ]
         for st in s.shared.values():
             out += self.def_struct(st, "")
         out += self.def_struct(s.request, "")
         out += self.def_struct(s.response, "")
-        out.append(f"}}  // namespace hako::::hako::protocol::{s.name}")
+        out.append(f"}}  // namespace hako::protocol::{s.name}")
         return "\n".join(out) + "\n"
 
 
