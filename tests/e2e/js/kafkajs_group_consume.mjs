@@ -55,6 +55,8 @@ async function consumeWithGroup (groupId, starts, counts) {
   const finished = new Promise(resolve => { done = resolve })
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
+  let crash = null
+  consumer.on(consumer.events.CRASH, e => { crash = e.payload?.error ?? e; done() })
   consumer.on(consumer.events.GROUP_JOIN, () => {
     for (const [p, o] of starts) consumer.seek({ topic, partition: p, offset: String(o) })
   })
@@ -73,10 +75,11 @@ async function consumeWithGroup (groupId, starts, counts) {
       if (++seen >= total) done()
     }
   })
-  const timer = setTimeout(done, 90_000)
+  const timer = setTimeout(done, 60_000)
   await finished
   clearTimeout(timer)
   await consumer.disconnect()
+  if (crash) throw new Error(`kafkajs consumer crashed: ${crash?.stack ?? crash}`)
   return got
 }
 
