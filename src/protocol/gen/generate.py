@@ -303,7 +303,9 @@ def default_init(f):
     d = f.default
     if is_nullable_type(f):
         if d == "null":
-            return " = std::nullopt"
+            # `{}` rather than `= std::nullopt`: clang 14 would evaluate is_constructible
+            # of a nested struct while the enclosing struct is incomplete (CWG 1397)
+            return "{}"
         if d is None:
             # Kafka's default for a nullable field without one is the empty, non-null value
             return " = " + cpp_type(f) + "(std::in_place)"
@@ -347,22 +349,46 @@ class Emitter:
     def __init__(self, spec):
         self.spec = spec
         self.flex = spec.flexible
+        taken = set(spec.shared) | {"request", "response"}
+        for sh in spec.shared.values():
+            taken.discard(sh.name)
+            self.assign_flat_names(sh, sh.name, taken)
+        for top in (spec.request, spec.response):
+            taken.discard(top.name)
+            self.assign_flat_names(top, top.name, taken)
 
     # -- declarations -------------------------------------------------------------------
-    def decl_struct(self, st, indent):
-        p = " " * indent
-        out = [f"{p}struct {st.name} {{"]
+    def assign_flat_names(self, st, flat, taken):
+        """Nested structs are emitted at namespace scope (a nested class with default
+        member initializers is not default-constructible until its enclosing class is
+        complete, CWG 1397, which clang enforces) and aliased inside their parent."""
+        base = flat
+        n = 2
+        while flat in taken:
+            flat = f"{base}{n}"
+            n += 1
+        taken.add(flat)
+        st.flat = flat
         for sub in st.nested:
-            out += self.decl_struct(sub, indent + 4)
+            self.assign_flat_names(sub, f"{st.flat}_{sub.name}", taken)
+
+    def decl_struct(self, st, indent=0):
+        out = []
+        for sub in st.nested:
+            out += self.decl_struct(sub)
+        out.append(f"struct {st.flat} {{")
+        for sub in st.nested:
+            out.append(f"    using {sub.name} = {sub.flat};")
         for f in st.fields:
-            out.append(f"{p}    {cpp_type(f)} {f.cpp_name}{default_init(f)};")
-        out.append(f"{p}    std::vector<::hako::protocol::tagged_field> unknown_tagged_fields;")
+            out.append(f"    {cpp_type(f)} {f.cpp_name}{default_init(f)};")
+        out.append("    std::vector<::hako::protocol::tagged_field> unknown_tagged_fields;")
         out.append("")
-        out.append(f"{p}    void encode(::hako::protocol::writer& w, std::int16_t version) const;")
-        out.append(f"{p}    void decode(::hako::protocol::reader& r, std::int16_t version);")
-        out.append(f"{p}    void randomize(::hako::protocol::sample_source& s, std::int16_t version);")
-        out.append(f"{p}    bool operator==(const {st.name}&) const = default;")
-        out.append(f"{p}}};")
+        out.append("    void encode(::hako::protocol::writer& w, std::int16_t version) const;")
+        out.append("    void decode(::hako::protocol::reader& r, std::int16_t version);")
+        out.append("    void randomize(::hako::protocol::sample_source& s, std::int16_t version);")
+        out.append(f"    bool operator==(const {st.flat}&) const = default;")
+        out.append("};")
+        out.append("")
         return out
 
     # -- encode -------------------------------------------------------------------------
@@ -470,11 +496,11 @@ class Emitter:
         c = vcond(f.nullable, self.spec.versions)
         return f"({c})" if c else "true"
 
-    def def_struct(self, st, qual):
-        name = f"{qual}::{st.name}" if qual else st.name
+    def def_struct(self, st, qual=""):
+        name = st.flat
         out = []
         for sub in st.nested:
-            out += self.def_struct(sub, name)
+            out += self.def_struct(sub)
         outer = (self.spec.versions[0], self.spec.versions[1])
         flexc = f"version >= {self.flex}" if self.flex != INF else "false"
         regular = [f for f in st.fields if f.tag is None]
