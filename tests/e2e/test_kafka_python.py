@@ -153,8 +153,9 @@ def test_admin(broker, topic_name):
                                timeout_ms=10000)
         _check_errors("CreateTopics", resp.topic_errors)
 
-        resp = a.create_topics([NewTopic(topic, 2, 1)], timeout_ms=10000)
-        assert resp.topic_errors[0][1] == TopicAlreadyExistsError.errno, resp
+        # kafka-python 2.0.2 raises the first topic error of a CreateTopics v1+ response
+        with pytest.raises(TopicAlreadyExistsError):
+            a.create_topics([NewTopic(topic, 2, 1)], timeout_ms=10000)
 
         (desc,) = a.describe_topics([topic])
         assert desc["error_code"] == 0 and desc["topic"] == topic, desc
@@ -183,8 +184,8 @@ def test_admin(broker, topic_name):
         (desc,) = a.describe_topics([topic])
         assert sorted(p["partition"] for p in desc["partitions"]) == [0, 1, 2, 3]
 
-        resp = a.create_partitions({topic: NewPartitions(3)}, timeout_ms=10000)
-        assert resp.topic_errors[0][1] == InvalidPartitionsError.errno, resp
+        with pytest.raises(InvalidPartitionsError):  # raised by the client, as above
+            a.create_partitions({topic: NewPartitions(3)}, timeout_ms=10000)
 
         # Produce to and read from the new partition.
         rec = U.Rec(0, 3, b"k", b"v", (("h", b"x"),), U.BASE_TS)
@@ -203,7 +204,7 @@ def test_admin(broker, topic_name):
             time.sleep(0.1)
         with pytest.raises(UnknownTopicOrPartitionError):
             _configs(a, topic)
-        resp = a.delete_topics([topic], timeout_ms=10000)
-        assert resp.topic_error_codes[0][1] == UnknownTopicOrPartitionError.errno, resp
+        with pytest.raises(UnknownTopicOrPartitionError):  # raised by the client
+            a.delete_topics([topic], timeout_ms=10000)
     finally:
         a.close()

@@ -9,19 +9,20 @@ HAKO="${HAKO_BIN:-$ROOT/build/hako}"
 BPORT=29092
 mkdir -p "$OUT"
 rm -f "$OUT"/*.bin
-"$HAKO" broker --listener-url tcp://127.0.0.1:$BPORT --silent &
-BROKER=$!
-trap 'kill $BROKER 2>/dev/null || true' EXIT
-sleep 0.3
 
+# One broker per client, advertising the proxy's port so that every connection the
+# client opens (bootstrap and leader) goes through the proxy.
 run() {  # run <client> <port> <command...>
   local client=$1 port=$2; shift 2
+  "$HAKO" broker --listener-url tcp://127.0.0.1:$BPORT \
+    --advertised-listener-url tcp://127.0.0.1:$port --silent &
+  local broker=$!
   python3 "$ROOT/tests/tools/capture_proxy.py" "$port" "$BPORT" "$OUT" "$client" &
   local proxy=$!
-  sleep 0.4
+  sleep 0.5
   "$@" || echo "capture: $client workload failed" >&2
-  kill $proxy 2>/dev/null || true
-  wait $proxy 2>/dev/null || true
+  kill $proxy $broker 2>/dev/null || true
+  wait $proxy $broker 2>/dev/null || true
 }
 
 kcat_work() {
