@@ -34,8 +34,10 @@ asan:
 	cmake --build $(ASAN) -j$(JOBS) --target unit_tests
 	$(ASAN)/unit_tests --gtest_brief=1
 
+# The end-to-end suite runs once per storage engine.
 e2e: build
-	HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
+	HAKO_E2E_ENGINE=memory HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
+	HAKO_E2E_ENGINE=sqlite HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
 
 test: setup build unit asan e2e
 

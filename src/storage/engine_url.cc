@@ -4,6 +4,7 @@
 
 #include "protocol/record_batch.h"
 #include "storage/memory/memory_engine.h"
+#include "storage/sqlite/sqlite_engine.h"
 #include "storage/storage.h"
 
 namespace hako::storage {
@@ -15,7 +16,9 @@ std::unique_ptr<engine> open_engine(std::string_view url, boost::asio::any_io_ex
                                     "' has no scheme; use memory://, sqlite://, postgres:// or s3://");
     auto scheme = url.substr(0, scheme_end);
     if (scheme == "memory") return make_memory_engine(std::move(ex));
-    if (scheme == "sqlite" || scheme == "postgres" || scheme == "postgresql" || scheme == "s3")
+    if (scheme == "sqlite")
+        return std::make_unique<sqlite::sqlite_engine>(sqlite::parse_url(url), std::move(ex));
+    if (scheme == "postgres" || scheme == "postgresql" || scheme == "s3")
         throw std::invalid_argument("storage engine '" + std::string(scheme) +
                                     "://' is not available in this build yet; use memory://");
     throw std::invalid_argument("unknown storage engine '" + std::string(scheme) +

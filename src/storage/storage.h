@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -93,6 +94,24 @@ struct timestamp_lookup {
     std::int64_t timestamp = -1;  // the found record's timestamp
 };
 
+// A group's coordinator state, opaque to storage (the broker's group coordinator owns
+// its format), with a version for compare-and-swap: any broker may load it, change it and
+// store it back only if nobody else stored in between.
+struct group_state {
+    std::string group_id;
+    std::string data;
+    std::int64_t version = 0;  // 0: the group does not exist
+};
+
+struct committed_offset {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = -1;
+    std::int32_t leader_epoch = -1;
+    std::optional<std::string> metadata;
+    std::int64_t commit_timestamp = -1;
+};
+
 // Called after an append commits, so long-polling fetches can wake (on this broker and,
 // for shared engines, on others through the engine's own notification channel).
 using change_listener = std::function<void(const std::string& topic, std::int32_t partition)>;
@@ -108,6 +127,7 @@ public:
     // --- topics ----------------------------------------------------------------------
     // create: fills topic.id; TOPIC_ALREADY_EXISTS when the name is taken.
     virtual awaitable<error_code> create_topic(topic_info& topic) = 0;
+    // Deletes the topic, its log, and every group's committed offsets for it.
     virtual awaitable<error_code> delete_topic(std::string_view name) = 0;
     virtual awaitable<std::vector<topic_info>> list_topics() = 0;
     virtual awaitable<std::optional<topic_info>> describe_topic(std::string_view name) = 0;
@@ -135,6 +155,32 @@ public:
     virtual awaitable<partition_offsets> delete_records(std::string_view topic,
                                                         std::int32_t partition,
                                                         std::int64_t offset) = 0;
+
+    // --- consumer groups --------------------------------------------------------------
+    virtual awaitable<std::optional<group_state>> load_group(std::string_view group_id) = 0;
+    // Stores `data` if the stored version is still `expected_version` (0: create only if
+    // absent). Returns the new version, or nullopt when another broker won the race.
+    virtual awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id,
+                                                               std::string data,
+                                                               std::int64_t expected_version) = 0;
+    // Deletes the group and its committed offsets if the version still matches.
+    virtual awaitable<bool> delete_group(std::string_view group_id,
+                                         std::int64_t expected_version) = 0;
+    virtual awaitable<std::vector<group_state>> list_groups() = 0;
+
+    // Committed offsets of a group. They outlive the group's membership state.
+    virtual awaitable<void> commit_offsets(std::string_view group_id,
+                                           std::vector<committed_offset> offsets) = 0;
+    // Every committed offset of the group (filter in the caller).
+    virtual awaitable<std::vector<committed_offset>> fetch_offsets(std::string_view group_id) = 0;
+    // Removes the given (topic, partition) offsets; an empty partition list for a topic
+    // is not special: list each partition.
+    virtual awaitable<void> delete_offsets(
+        std::string_view group_id, std::vector<std::pair<std::string, std::int32_t>> parts) = 0;
+
+    // How often a long-polling fetch re-reads storage for appends made by other broker
+    // processes that cannot notify this one; zero when every append is seen locally.
+    virtual std::chrono::milliseconds poll_interval() const { return std::chrono::milliseconds(0); }
 
     void set_change_listener(change_listener l) { listener_ = std::move(l); }
 

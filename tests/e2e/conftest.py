@@ -44,7 +44,7 @@ def _free_port() -> int:
 
 
 class Broker:
-    """One `hako broker` process on 127.0.0.1 with the memory storage engine."""
+    """One `hako broker` process on 127.0.0.1 (engine from HAKO_E2E_ENGINE)."""
 
     def __init__(self, workdir: Path, name: str, auto_create: bool = True, partitions: int = e2e_util.PARTITIONS,
                  extra_args: tuple = ()):
@@ -63,12 +63,19 @@ class Broker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def storage_url(self) -> str:
+        """HAKO_E2E_ENGINE=memory (default) or sqlite (a fresh file per broker)."""
+        engine = os.environ.get("HAKO_E2E_ENGINE", "memory")
+        if engine == "sqlite":
+            return f"sqlite://{self.workdir / (self.name + '.db')}"
+        return "memory://"
+
     def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
         return [str(HAKO_BIN), "broker",
                 "--listener-url", url,
                 "--advertised-listener-url", url,
-                "--storage-engine", "memory://",
+                "--storage-engine", self.storage_url(),
                 "--auto-create-topics", "true" if self.auto_create else "false",
                 "--default-partitions", str(self.partitions),
                 "--silent", *self.extra_args]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include "protocol/record_batch.h"
@@ -62,6 +63,9 @@ public:
         auto it = topics_.find(std::string(name));
         if (it == topics_.end()) co_return error_code::unknown_topic_or_partition;
         topics_.erase(it);
+        // committed offsets of a deleted topic go with it
+        for (auto& [_, m] : offsets_)
+            std::erase_if(m, [&](const auto& kv) { return kv.first.first == name; });
         co_return error_code::none;
     }
 
@@ -189,6 +193,65 @@ public:
                                     p->next_offset};
     }
 
+    awaitable<std::optional<group_state>> load_group(std::string_view group_id) override {
+        auto it = groups_.find(std::string(group_id));
+        if (it == groups_.end()) co_return std::nullopt;
+        co_return it->second;
+    }
+
+    awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id,
+                                                       std::string data,
+                                                       std::int64_t expected_version) override {
+        auto& g = groups_[std::string(group_id)];
+        if (g.version != expected_version) co_return std::nullopt;
+        g.group_id = std::string(group_id);
+        g.data = std::move(data);
+        co_return ++g.version;
+    }
+
+    awaitable<bool> delete_group(std::string_view group_id,
+                                 std::int64_t expected_version) override {
+        auto it = groups_.find(std::string(group_id));
+        if (it == groups_.end() || it->second.version != expected_version) co_return false;
+        groups_.erase(it);
+        offsets_.erase(std::string(group_id));
+        co_return true;
+    }
+
+    awaitable<std::vector<group_state>> list_groups() override {
+        std::vector<group_state> out;
+        for (auto& [_, g] : groups_)
+            if (g.version > 0) out.push_back(g);
+        co_return out;
+    }
+
+    awaitable<void> commit_offsets(std::string_view group_id,
+                                   std::vector<committed_offset> offsets) override {
+        auto& m = offsets_[std::string(group_id)];
+        for (auto& o : offsets) {
+            auto key = std::pair{o.topic, o.partition};
+            m[key] = std::move(o);
+        }
+        co_return;
+    }
+
+    awaitable<std::vector<committed_offset>> fetch_offsets(std::string_view group_id) override {
+        std::vector<committed_offset> out;
+        auto it = offsets_.find(std::string(group_id));
+        if (it != offsets_.end())
+            for (auto& [_, o] : it->second) out.push_back(o);
+        co_return out;
+    }
+
+    awaitable<void> delete_offsets(
+        std::string_view group_id,
+        std::vector<std::pair<std::string, std::int32_t>> parts) override {
+        auto it = offsets_.find(std::string(group_id));
+        if (it == offsets_.end()) co_return;
+        for (auto& k : parts) it->second.erase(k);
+        co_return;
+    }
+
 private:
     partition_log* find(std::string_view topic, std::int32_t partition) {
         auto it = topics_.find(std::string(topic));
@@ -201,6 +264,9 @@ private:
     boost::asio::any_io_executor ex_;
     broker_info self_;
     std::unordered_map<std::string, topic_state> topics_;
+    std::map<std::string, group_state> groups_;
+    std::map<std::string, std::map<std::pair<std::string, std::int32_t>, committed_offset>>
+        offsets_;
 };
 
 }  // namespace
