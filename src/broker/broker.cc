@@ -1,5 +1,10 @@
 #include "broker/broker.h"
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/core.h>
+
 #include "hako/protocol/messages/api_table.h"
 #include "hako/protocol/messages/api_versions.h"
 #include "protocol/error_code.h"
@@ -16,7 +21,29 @@ broker::broker(config cfg, std::unique_ptr<storage::engine> engine,
 
 awaitable<void> broker::start() {
     storage::broker_info self{cfg_.node_id, cfg_.advertised_host, cfg_.advertised_port, {}};
-    co_await engine_->register_broker(self, 30000);
+    co_await engine_->register_broker(self, cfg_.lease_ms);
+}
+
+awaitable<void> broker::keep_lease() {
+    // Renew well before expiry so one slow renewal does not drop us from Metadata.
+    storage::broker_info self{cfg_.node_id, cfg_.advertised_host, cfg_.advertised_port, {}};
+    auto& timer = lease_timer_;
+    while (!stopping_) {
+        timer.expires_after(std::chrono::milliseconds(cfg_.lease_ms / 3));
+        boost::system::error_code ec;
+        co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        if (stopping_) break;
+        try {
+            co_await engine_->register_broker(self, cfg_.lease_ms);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "hako: lease renewal failed: {}\n", e.what());
+        }
+    }
+    // Leaving cleanly: give up the lease so Metadata stops listing us at once.
+    try {
+        co_await engine_->register_broker(self, 0);
+    } catch (const std::exception&) {
+    }
 }
 
 namespace {

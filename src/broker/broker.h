@@ -7,6 +7,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@ struct config {
     std::int32_t default_partitions = 1;
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
     std::int32_t max_fetch_wait_ms = 30000;
+    std::int64_t lease_ms = 10000;  // a broker silent this long drops out of Metadata
 };
 
 // State of one client connection that handlers may read or change.
@@ -78,6 +80,12 @@ public:
 
     // Registers this broker with storage. Call once before serving.
     awaitable<void> start();
+    // Renews the registration lease until stop(), then gives it up.
+    awaitable<void> keep_lease();
+    void stop() {
+        stopping_ = true;
+        lease_timer_.cancel();
+    }
 
     // Handles one frame (header + body, without the size prefix). Returns the response
     // frame (header + body) or nullopt for no response. Throws protocol::decode_error (or
@@ -95,6 +103,8 @@ private:
     std::unique_ptr<storage::engine> engine_;
     boost::asio::any_io_executor ex_;
     log_waiters waiters_;
+    boost::asio::steady_timer lease_timer_{ex_};
+    bool stopping_ = false;
 };
 
 // Thrown by a handler when Kafka would close the connection (unknown API, unsupported

@@ -116,7 +116,12 @@ awaitable<std::optional<std::string>> handle_fetch(request_context& ctx, protoco
         if (static_cast<std::int64_t>(got) >= req.min_bytes || any_error ||
             std::chrono::steady_clock::now() >= deadline || keys.empty())
             break;
-        co_await ctx.b.waiters().wait(keys, deadline);
+        // Appends by other broker processes on shared storage cannot wake us: re-read
+        // storage at the engine's poll interval as well.
+        auto until = deadline;
+        if (auto poll = store.poll_interval(); poll.count() > 0)
+            until = std::min(deadline, std::chrono::steady_clock::now() + poll);
+        co_await ctx.b.waiters().wait(keys, until);
     }
     co_return encode_body(resp, ctx.version());
 }

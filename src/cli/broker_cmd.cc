@@ -20,7 +20,7 @@ namespace {
 struct broker_options {
     std::string listener_url = "tcp://0.0.0.0:9092";
     std::string advertised_url;
-    std::string storage_url = "memory://";
+    std::string storage_url = "sqlite://hako.db";
     std::int32_t node_id = 0;
     std::string cluster_id = "hako-cluster";
     bool auto_create = true;
@@ -74,11 +74,13 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
         if (ec) return;
         if (!o.silent) fmt::print(stderr, "hako: signal {}, shutting down\n", sig);
         srv.stop();
+        b.stop();
     });
     // run until registration completes so the banner tells the truth
     while (registered.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
         io.run_one();
     registered.get();
+    auto lease = boost::asio::co_spawn(io, b.keep_lease(), boost::asio::use_future);
     if (!o.silent) {
         auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             started).count();
@@ -89,6 +91,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
                    cfg.advertised_port, redact(o.storage_url), ms);
     }
     io.run();
+    lease.get();
     return 0;
 }
 
@@ -106,7 +109,7 @@ std::function<int()> add_broker_command(CLI::App& app) {
                       "address clients are told to connect to (default: from the listener)")
             ->envname("ADVERTISED_LISTENER_URL");
         c->add_option("--storage-engine,-s", o->storage_url,
-                      "storage URL: memory:// (sqlite://, postgres://, s3:// in later releases)")
+                      "storage URL: sqlite://path (embedded default), memory:// (ephemeral); postgres:// and s3:// in later releases")
             ->envname("STORAGE_ENGINE")
             ->capture_default_str();
         c->add_option("--node-id", o->node_id, "this broker's node id")
