@@ -26,6 +26,7 @@ struct broker_options {
     bool auto_create = true;
     std::int32_t default_partitions = 1;
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
+    std::int64_t lease_ms = 10000;
     bool silent = false;
 };
 
@@ -56,6 +57,8 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     if (o.default_partitions < 1) throw std::invalid_argument("--default-partitions must be >= 1");
     cfg.default_partitions = o.default_partitions;
     cfg.max_request_bytes = o.max_request_bytes;
+    if (o.lease_ms < 300) throw std::invalid_argument("--lease-ms must be >= 300");
+    cfg.lease_ms = o.lease_ms;
 
     boost::asio::io_context io(1);
     auto engine = storage::open_engine(o.storage_url, io.get_executor());
@@ -129,6 +132,11 @@ std::function<int()> add_broker_command(CLI::App& app) {
         c->add_option("--max-request-bytes", o->max_request_bytes,
                       "largest request frame accepted; larger ones close the connection")
             ->envname("MAX_REQUEST_BYTES")
+            ->capture_default_str();
+        c->add_option("--lease-ms", o->lease_ms,
+                      "registration lease: a broker that stops renewing (crashed) leaves "
+                      "Metadata after this long")
+            ->envname("LEASE_MS")
             ->capture_default_str();
         c->add_flag("--silent", o->silent, "no banner or shutdown message")->envname("SILENT");
     };

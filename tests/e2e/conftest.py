@@ -47,12 +47,13 @@ class Broker:
     """One `hako broker` process on 127.0.0.1 (engine from HAKO_E2E_ENGINE)."""
 
     def __init__(self, workdir: Path, name: str, auto_create: bool = True, partitions: int = e2e_util.PARTITIONS,
-                 extra_args: tuple = ()):
+                 extra_args: tuple = (), storage: str | None = None):
         self.workdir = workdir
         self.name = name
         self.auto_create = auto_create
         self.partitions = partitions
         self.extra_args = tuple(extra_args)
+        self.storage = storage  # overrides HAKO_E2E_ENGINE (shared storage tests)
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self.log_path = workdir / f"{name}.log"
@@ -65,6 +66,8 @@ class Broker:
 
     def storage_url(self) -> str:
         """HAKO_E2E_ENGINE=memory (default) or sqlite (a fresh file per broker)."""
+        if self.storage:
+            return self.storage
         engine = os.environ.get("HAKO_E2E_ENGINE", "memory")
         if engine == "sqlite":
             return f"sqlite://{self.workdir / (self.name + '.db')}"
