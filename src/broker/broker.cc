@@ -8,6 +8,7 @@
 #include "hako/protocol/messages/api_table.h"
 #include "hako/protocol/messages/api_versions.h"
 #include "protocol/error_code.h"
+#include "broker/topic_config.h"
 
 namespace hako::broker {
 
@@ -43,6 +44,46 @@ awaitable<void> broker::keep_lease() {
     try {
         co_await engine_->register_broker(self, 0);
     } catch (const std::exception&) {
+    }
+}
+
+awaitable<int> broker::maintain_once() {
+    int n = 0;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    for (const auto& t : co_await engine_->list_topics()) {
+        auto policy_text = effective_config(t.configs, "cleanup.policy");
+        storage::retention_policy pol;
+        pol.now_ms = now;
+        if (policy_text.find("delete") != std::string::npos) {
+            pol.retention_ms = effective_config_int(t.configs, "retention.ms");
+            pol.retention_bytes = effective_config_int(t.configs, "retention.bytes");
+        }
+        pol.compact = policy_text.find("compact") != std::string::npos;
+        pol.delete_retention_ms = effective_config_int(t.configs, "delete.retention.ms");
+        pol.min_compaction_lag_ms = effective_config_int(t.configs, "min.compaction.lag.ms");
+        if (pol.retention_ms < 0 && pol.retention_bytes < 0 && !pol.compact) continue;
+        for (std::int32_t p = 0; p < t.partitions; ++p) {
+            co_await engine_->maintain(t.name, p, pol);
+            ++n;
+        }
+    }
+    co_return n;
+}
+
+awaitable<void> broker::maintenance_loop() {
+    while (!stopping_) {
+        maintenance_timer_.expires_after(std::chrono::milliseconds(cfg_.maintenance_interval_ms));
+        boost::system::error_code ec;
+        co_await maintenance_timer_.async_wait(
+            boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        if (stopping_) break;
+        try {
+            co_await maintain_once();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "hako: maintenance pass failed: {}\n", e.what());
+        }
     }
 }
 

@@ -36,6 +36,7 @@ struct config {
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
     std::int32_t max_fetch_wait_ms = 30000;
     std::int64_t lease_ms = 10000;  // a broker silent this long drops out of Metadata
+    std::int64_t maintenance_interval_ms = 30000;  // retention and compaction passes
 };
 
 // State of one client connection that handlers may read or change.
@@ -82,9 +83,15 @@ public:
     awaitable<void> start();
     // Renews the registration lease until stop(), then gives it up.
     awaitable<void> keep_lease();
+    // Applies retention and compaction to every partition, every maintenance interval,
+    // until stop(). Safe on every broker at once: each pass is idempotent.
+    awaitable<void> maintenance_loop();
+    // One pass; returns the number of partitions maintained.
+    awaitable<int> maintain_once();
     void stop() {
         stopping_ = true;
         lease_timer_.cancel();
+        maintenance_timer_.cancel();
     }
 
     // Handles one frame (header + body, without the size prefix). Returns the response
@@ -104,6 +111,7 @@ private:
     boost::asio::any_io_executor ex_;
     log_waiters waiters_;
     boost::asio::steady_timer lease_timer_{ex_};
+    boost::asio::steady_timer maintenance_timer_{ex_};
     bool stopping_ = false;
 };
 

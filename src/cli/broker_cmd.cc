@@ -27,6 +27,7 @@ struct broker_options {
     std::int32_t default_partitions = 1;
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
     std::int64_t lease_ms = 10000;
+    std::int64_t maintenance_interval_ms = 30000;
     bool silent = false;
 };
 
@@ -59,6 +60,9 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     cfg.max_request_bytes = o.max_request_bytes;
     if (o.lease_ms < 300) throw std::invalid_argument("--lease-ms must be >= 300");
     cfg.lease_ms = o.lease_ms;
+    if (o.maintenance_interval_ms < 10)
+        throw std::invalid_argument("--maintenance-interval-ms must be >= 10");
+    cfg.maintenance_interval_ms = o.maintenance_interval_ms;
 
     boost::asio::io_context io(1);
     auto engine = storage::open_engine(o.storage_url, io.get_executor());
@@ -84,6 +88,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
         io.run_one();
     registered.get();
     auto lease = boost::asio::co_spawn(io, b.keep_lease(), boost::asio::use_future);
+    auto maintenance = boost::asio::co_spawn(io, b.maintenance_loop(), boost::asio::use_future);
     if (!o.silent) {
         auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             started).count();
@@ -95,6 +100,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     }
     io.run();
     lease.get();
+    maintenance.get();
     return 0;
 }
 
@@ -137,6 +143,10 @@ std::function<int()> add_broker_command(CLI::App& app) {
                       "registration lease: a broker that stops renewing (crashed) leaves "
                       "Metadata after this long")
             ->envname("LEASE_MS")
+            ->capture_default_str();
+        c->add_option("--maintenance-interval-ms", o->maintenance_interval_ms,
+                      "how often retention (retention.ms/bytes) and compaction run")
+            ->envname("MAINTENANCE_INTERVAL_MS")
             ->capture_default_str();
         c->add_flag("--silent", o->silent, "no banner or shutdown message")->envname("SILENT");
     };

@@ -69,5 +69,30 @@ std::pair<std::int64_t, std::int64_t> max_timestamp_record(std::string_view batc
     return best;
 }
 
+kept_batch filter_batch(std::string_view batch,
+                        const std::function<bool(std::int64_t, std::int64_t,
+                                                 const protocol::record&)>& keep) {
+    auto h = protocol::read_batch_header(batch);
+    auto records = protocol::decode_records(batch, max_uncompressed);
+    std::vector<protocol::record> kept;
+    for (auto& r : records)
+        if (keep(h.base_offset + r.offset_delta, record_ts(h, r), r)) kept.push_back(std::move(r));
+    if (kept.size() == records.size()) return {std::string(batch), false};
+    if (kept.empty()) return {std::nullopt, true};
+    protocol::batch_builder_options o;
+    o.base_offset = h.base_offset;
+    o.partition_leader_epoch = h.partition_leader_epoch;
+    o.base_timestamp = h.base_timestamp;
+    o.max_timestamp = h.max_timestamp;
+    o.last_offset_delta = h.last_offset_delta;
+    o.producer_id = h.producer_id;
+    o.producer_epoch = h.producer_epoch;
+    o.base_sequence = h.base_sequence;
+    o.transactional = h.is_transactional();
+    o.control = h.is_control();
+    o.log_append_time = h.log_append_time();
+    return {protocol::build_batch(o, kept), true};
+}
+
 }  // namespace batches
 }  // namespace hako::storage

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "protocol/error_code.h"
+#include "protocol/record_batch.h"
 #include "protocol/wire.h"
 
 namespace hako::storage {
@@ -94,6 +95,16 @@ struct timestamp_lookup {
     std::int64_t timestamp = -1;  // the found record's timestamp
 };
 
+// What the periodic maintenance task asks of one partition, from the topic's configs.
+struct retention_policy {
+    std::int64_t now_ms = 0;
+    std::int64_t retention_ms = -1;     // delete batches whose newest record is older; -1 none
+    std::int64_t retention_bytes = -1;  // keep at most this many bytes of batches; -1 none
+    bool compact = false;               // keep only the newest record per key
+    std::int64_t delete_retention_ms = 86400000;  // compacted tombstones live this long
+    std::int64_t min_compaction_lag_ms = 0;       // records younger than this stay as is
+};
+
 // A group's coordinator state, opaque to storage (the broker's group coordinator owns
 // its format), with a version for compare-and-swap: any broker may load it, change it and
 // store it back only if nobody else stored in between.
@@ -156,6 +167,12 @@ public:
                                                         std::int32_t partition,
                                                         std::int64_t offset) = 0;
 
+    // Applies retention (whole batches, moving the log start) and compaction (the newest
+    // record per key survives at its original offset; tombstones older than
+    // delete_retention_ms go) to one partition. The high watermark never moves.
+    virtual awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
+                                                  const retention_policy& policy) = 0;
+
     // --- consumer groups --------------------------------------------------------------
     virtual awaitable<std::optional<group_state>> load_group(std::string_view group_id) = 0;
     // Stores `data` if the stored version is still `expected_version` (0: create only if
@@ -204,6 +221,16 @@ std::optional<std::pair<std::int64_t, std::int64_t>> find_timestamp(std::string_
                                                                     std::int64_t ts);
 // Offset and timestamp of the batch's record with the largest timestamp.
 std::pair<std::int64_t, std::int64_t> max_timestamp_record(std::string_view batch);
+// Rebuilds `batch` (uncompressed, same offsets, timestamps and producer fields) keeping
+// the records for which keep(offset, timestamp, record) is true; nullopt when none is
+// kept. Returns the batch unchanged when every record is kept.
+struct kept_batch {
+    std::optional<std::string> bytes;
+    bool changed = false;
+};
+kept_batch filter_batch(std::string_view batch,
+                        const std::function<bool(std::int64_t, std::int64_t,
+                                                 const protocol::record&)>& keep);
 }  // namespace batches
 
 protocol::uuid random_uuid();

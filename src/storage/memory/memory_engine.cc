@@ -193,6 +193,27 @@ public:
                                     p->next_offset};
     }
 
+    awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
+                                          const retention_policy& pol) override {
+        auto* p = find(topic, partition);
+        if (!p) co_return partition_offsets{error_code::unknown_topic_or_partition};
+        if (pol.retention_ms >= 0) {
+            auto cutoff = pol.now_ms - pol.retention_ms;
+            while (!p->batches.empty() && p->batches.front().max_timestamp < cutoff)
+                p->trim_to(p->batches.front().last_offset + 1);
+        }
+        if (pol.retention_bytes >= 0) {
+            std::int64_t total = 0;
+            for (const auto& b : p->batches) total += static_cast<std::int64_t>(b.bytes.size());
+            while (!p->batches.empty() && total > pol.retention_bytes) {
+                total -= static_cast<std::int64_t>(p->batches.front().bytes.size());
+                p->trim_to(p->batches.front().last_offset + 1);
+            }
+        }
+        if (pol.compact) compact(*p, pol);
+        co_return partition_offsets{error_code::none, p->log_start, p->next_offset, p->next_offset};
+    }
+
     awaitable<std::optional<group_state>> load_group(std::string_view group_id) override {
         auto it = groups_.find(std::string(group_id));
         if (it == groups_.end()) co_return std::nullopt;
@@ -253,6 +274,37 @@ public:
     }
 
 private:
+    // Keeps the newest record per key (at its offset); tombstones that are the newest for
+    // their key go once older than delete.retention.ms.
+    static void compact(partition_log& p, const retention_policy& pol) {
+        std::unordered_map<std::string, std::int64_t> newest;
+        for (const auto& b : p.batches) {
+            auto h = protocol::read_batch_header(b.bytes);
+            if (h.is_control()) continue;
+            for (const auto& r : protocol::decode_records(b.bytes, 256u << 20))
+                if (r.key) newest[*r.key] = h.base_offset + r.offset_delta;
+        }
+        auto lag_cutoff = pol.now_ms - pol.min_compaction_lag_ms;
+        auto tomb_cutoff = pol.now_ms - pol.delete_retention_ms;
+        std::deque<stored_batch> out;
+        for (auto& b : p.batches) {
+            if (protocol::read_batch_header(b.bytes).is_control()) {
+                out.push_back(std::move(b));
+                continue;
+            }
+            auto kept = batches::filter_batch(
+                b.bytes, [&](std::int64_t off, std::int64_t ts, const protocol::record& r) {
+                    if (!r.key || ts >= lag_cutoff) return true;
+                    if (newest[*r.key] != off) return false;
+                    return r.value.has_value() || ts >= tomb_cutoff;
+                });
+            if (!kept.bytes) continue;
+            if (kept.changed) b.bytes = std::move(*kept.bytes);
+            out.push_back(std::move(b));
+        }
+        p.batches = std::move(out);
+    }
+
     partition_log* find(std::string_view topic, std::int32_t partition) {
         auto it = topics_.find(std::string(topic));
         if (it == topics_.end() || partition < 0 ||

@@ -17,7 +17,7 @@
 namespace hako::storage::sqlite {
 
 // The schema this binary understands; newer files are refused.
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 void migrate(db& d);  // creates or upgrades the schema; throws on a newer schema
 
@@ -51,6 +51,9 @@ public:
     awaitable<partition_offsets> delete_records(std::string_view topic, std::int32_t partition,
                                                 std::int64_t offset) override;
 
+    awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
+                                          const retention_policy& policy) override;
+
     awaitable<std::optional<group_state>> load_group(std::string_view group_id) override;
     awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id,
                                                        std::string data,
@@ -71,6 +74,12 @@ private:
     boost::asio::any_io_executor ex_;
     std::unique_ptr<worker> worker_;
 };
+
+// Moves the log start forward to `start` and deletes the rows below it.
+void trim_log(db& d, const std::string& topic, std::int32_t partition, std::int64_t start);
+
+void compact_partition(db& d, const std::string& topic, std::int32_t partition,
+                       const retention_policy& pol);
 
 // Reads the partition's (log_start, next_offset); nullopt when it does not exist.
 std::optional<std::pair<std::int64_t, std::int64_t>> read_partition(db& d, std::string_view topic,

@@ -3,6 +3,8 @@
 // from them (same offsets, timestamps, producer fields and attributes other than the
 // codec), so every stored byte is queryable with plain SQL.
 #include <algorithm>
+#include <tuple>
+#include <unordered_map>
 
 #include "protocol/record_batch.h"
 #include "storage/sqlite/sqlite_engine.h"
@@ -80,7 +82,7 @@ awaitable<append_result> sqlite_engine::append(append_request req) {
         auto last = base + h.last_offset_delta;
         d.prepare("INSERT INTO batch (topic, \"partition\", base_offset, last_offset, attributes, "
                   "base_timestamp, max_timestamp, producer_id, producer_epoch, base_sequence, "
-                  "record_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                  "record_count, size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, req.topic)
             .bind(2, req.partition)
             .bind(3, base)
@@ -92,6 +94,7 @@ awaitable<append_result> sqlite_engine::append(append_request req) {
             .bind(9, h.producer_epoch)
             .bind(10, h.base_sequence)
             .bind(11, h.records_count)
+            .bind(12, static_cast<std::int64_t>(req.batch.size()))
             .run();
         const bool log_append = h.log_append_time();
         for (const auto& rec : records) {
@@ -226,17 +229,95 @@ awaitable<partition_offsets> sqlite_engine::delete_records(std::string_view topi
         auto target = offset == -1 ? p->second : offset;
         if (target < 0 || target > p->second) return partition_offsets{error_code::offset_out_of_range};
         auto start = std::max(p->first, target);
-        d.prepare("UPDATE partition SET log_start = ? WHERE topic = ? AND \"partition\" = ?")
-            .bind(1, start).bind(2, t).bind(3, partition).run();
-        d.prepare("DELETE FROM record WHERE topic = ? AND \"partition\" = ? AND \"offset\" < ?")
-            .bind(1, t).bind(2, partition).bind(3, start).run();
-        d.prepare("DELETE FROM record_header WHERE topic = ? AND \"partition\" = ? AND \"offset\" < ?")
-            .bind(1, t).bind(2, partition).bind(3, start).run();
-        d.prepare("DELETE FROM batch WHERE topic = ? AND \"partition\" = ? AND last_offset < ?")
-            .bind(1, t).bind(2, partition).bind(3, start).run();
+        trim_log(d, t, partition, start);
         return partition_offsets{error_code::none, start, p->second, p->second};
     });
     co_return co_await std::move(op);
+}
+
+}  // namespace hako::storage::sqlite
+
+namespace hako::storage::sqlite {
+
+void trim_log(db& d, const std::string& t, std::int32_t partition, std::int64_t start) {
+    d.prepare("UPDATE partition SET log_start = MAX(log_start, ?) WHERE topic = ? AND \"partition\" = ?")
+        .bind(1, start).bind(2, t).bind(3, partition).run();
+    d.prepare("DELETE FROM record WHERE topic = ? AND \"partition\" = ? AND \"offset\" < ?")
+        .bind(1, t).bind(2, partition).bind(3, start).run();
+    d.prepare("DELETE FROM record_header WHERE topic = ? AND \"partition\" = ? AND \"offset\" < ?")
+        .bind(1, t).bind(2, partition).bind(3, start).run();
+    d.prepare("DELETE FROM batch WHERE topic = ? AND \"partition\" = ? AND last_offset < ?")
+        .bind(1, t).bind(2, partition).bind(3, start).run();
+}
+
+awaitable<partition_offsets> sqlite_engine::maintain(std::string_view topic, std::int32_t partition,
+                                                     const retention_policy& pol) {
+    auto op = worker_->write<partition_offsets>([t = std::string(topic), partition, pol](db& d) {
+        auto p = read_partition(d, t, partition);
+        if (!p) return partition_offsets{error_code::unknown_topic_or_partition};
+        auto start = p->first;
+        if (pol.retention_ms >= 0) {
+            // everything before the first batch young enough to keep
+            auto& q = d.prepare("SELECT base_offset FROM batch WHERE topic = ? AND \"partition\" = ? "
+                                "AND max_timestamp >= ? ORDER BY base_offset LIMIT 1");
+            q.bind(1, t).bind(2, partition).bind(3, pol.now_ms - pol.retention_ms);
+            auto keep_from = q.step() ? q.int64(0) : p->second;
+            q.reset();
+            start = std::max(start, keep_from);
+        }
+        if (pol.retention_bytes >= 0) {
+            // newest batches first, until the budget is spent
+            auto& q = d.prepare("SELECT base_offset, size_bytes FROM batch WHERE topic = ? AND "
+                                "\"partition\" = ? ORDER BY base_offset DESC");
+            q.bind(1, t).bind(2, partition);
+            std::int64_t total = 0, keep_from = p->second;
+            while (q.step()) {
+                total += q.int64(1);
+                if (total > pol.retention_bytes) break;
+                keep_from = q.int64(0);
+            }
+            q.reset();
+            start = std::max(start, keep_from);
+        }
+        if (start > p->first) trim_log(d, t, partition, start);
+        if (pol.compact) compact_partition(d, t, partition, pol);
+        return partition_offsets{error_code::none, start, p->second, p->second};
+    });
+    co_return co_await std::move(op);
+}
+
+// Keeps the newest record per key at its offset; tombstones that are newest for their key
+// go once older than delete.retention.ms; records younger than the compaction lag stay.
+void compact_partition(db& d, const std::string& t, std::int32_t partition,
+                       const retention_policy& pol) {
+    std::vector<std::tuple<std::int64_t, std::string, bool, std::int64_t>> rows;
+    auto& q = d.prepare(
+        "SELECT r.\"offset\", r.key, r.value IS NULL, r.timestamp FROM record r JOIN batch b "
+        "ON b.topic = r.topic AND b.\"partition\" = r.\"partition\" AND r.\"offset\" "
+        "BETWEEN b.base_offset AND b.last_offset WHERE r.topic = ? AND r.\"partition\" = ? "
+        "AND r.key IS NOT NULL AND (b.attributes & 32) = 0 ORDER BY r.\"offset\"");
+    q.bind(1, t).bind(2, partition);
+    while (q.step())
+        rows.emplace_back(q.int64(0), std::string(q.blob_view(1)), q.int64(2) != 0, q.int64(3));
+    std::unordered_map<std::string, std::int64_t> newest;
+    for (const auto& [off, key, tomb, ts] : rows) newest[key] = off;
+    auto lag_cutoff = pol.now_ms - pol.min_compaction_lag_ms;
+    auto tomb_cutoff = pol.now_ms - pol.delete_retention_ms;
+    bool removed = false;
+    for (const auto& [off, key, tomb, ts] : rows) {
+        if (ts >= lag_cutoff) continue;
+        if (newest[key] == off && !(tomb && ts < tomb_cutoff)) continue;
+        d.prepare("DELETE FROM record WHERE topic = ? AND \"partition\" = ? AND \"offset\" = ?")
+            .bind(1, t).bind(2, partition).bind(3, off).run();
+        d.prepare("DELETE FROM record_header WHERE topic = ? AND \"partition\" = ? AND \"offset\" = ?")
+            .bind(1, t).bind(2, partition).bind(3, off).run();
+        removed = true;
+    }
+    if (removed)
+        d.prepare("DELETE FROM batch WHERE topic = ?1 AND \"partition\" = ?2 AND NOT EXISTS "
+                  "(SELECT 1 FROM record r WHERE r.topic = ?1 AND r.\"partition\" = ?2 AND "
+                  "r.\"offset\" BETWEEN batch.base_offset AND batch.last_offset)")
+            .bind(1, t).bind(2, partition).run();
 }
 
 }  // namespace hako::storage::sqlite

@@ -90,6 +90,10 @@ CREATE TABLE committed_offset (
     PRIMARY KEY (group_id, topic, "partition")
 ) WITHOUT ROWID;
 )sql",
+    // 2: stored batch sizes, for retention.bytes
+    R"sql(
+ALTER TABLE batch ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 std::int64_t now_ms() {
