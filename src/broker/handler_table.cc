@@ -9,7 +9,7 @@
 namespace hako::broker {
 namespace {
 
-constexpr std::array<handler_entry, 13> table{{
+constexpr std::array<handler_entry, 14> table{{
     // Produce v0-2 are advertised only because librdkafka < 2.11 disables compression
     // unless the range contains 0; they are answered with UNSUPPORTED_VERSION.
     {0, 0, 11, handle_produce},
@@ -20,6 +20,7 @@ constexpr std::array<handler_entry, 13> table{{
     {19, 2, 7, handle_create_topics},
     {20, 1, 6, handle_delete_topics},
     {21, 0, 2, handle_delete_records},
+    {22, 0, 5, handle_init_producer_id},
     {32, 1, 4, handle_describe_configs},
     {33, 0, 2, handle_alter_configs},
     {37, 0, 3, handle_create_partitions},

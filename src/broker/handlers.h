@@ -21,6 +21,7 @@ HAKO_HANDLER(alter_configs);
 HAKO_HANDLER(create_partitions);
 HAKO_HANDLER(incremental_alter_configs);
 HAKO_HANDLER(describe_cluster);
+HAKO_HANDLER(init_producer_id);
 
 #undef HAKO_HANDLER
 

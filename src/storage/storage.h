@@ -56,7 +56,9 @@ struct partition_offsets {
 };
 
 // One batch to append. The broker has already validated it (CRC, magic, counts, size,
-// timestamps) and set LogAppendTime when the topic asks for it.
+// timestamps) and set LogAppendTime when the topic asks for it. With producer_id >= 0
+// the engine checks and records its sequence (producer_state.h) in the same transaction
+// as the append: a retried batch is answered with its original offset, not appended.
 struct append_request {
     std::string topic;
     std::int32_t partition = 0;
@@ -172,6 +174,10 @@ public:
     // delete_retention_ms go) to one partition. The high watermark never moves.
     virtual awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
                                                   const retention_policy& policy) = 0;
+
+    // --- producers ---------------------------------------------------------------------
+    // A cluster-wide unique producer id (idempotent and transactional producers).
+    virtual awaitable<std::int64_t> allocate_producer_id() = 0;
 
     // --- consumer groups --------------------------------------------------------------
     virtual awaitable<std::optional<group_state>> load_group(std::string_view group_id) = 0;

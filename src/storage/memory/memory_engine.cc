@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 #include "protocol/record_batch.h"
+#include "storage/producer_state.h"
 
 namespace hako::storage {
 namespace {
@@ -66,6 +68,7 @@ public:
         // committed offsets of a deleted topic go with it
         for (auto& [_, m] : offsets_)
             std::erase_if(m, [&](const auto& kv) { return kv.first.first == name; });
+        std::erase_if(producers_, [&](const auto& kv) { return std::get<1>(kv.first) == name; });
         co_return error_code::none;
     }
 
@@ -108,7 +111,19 @@ public:
     awaitable<append_result> append(append_request req) override {
         auto* p = find(req.topic, req.partition);
         if (!p) co_return append_result{error_code::unknown_topic_or_partition};
+        producer_entry* producer = nullptr;
+        if (req.producer_id >= 0) {
+            auto key = std::tuple{req.producer_id, req.topic, req.partition};
+            auto it = producers_.find(key);
+            auto verdict = check_sequence(
+                it == producers_.end() ? std::nullopt : std::optional(it->second), req);
+            if (verdict.error != error_code::none) co_return append_result{verdict.error};
+            if (verdict.duplicate_of >= 0)
+                co_return append_result{error_code::none, verdict.duplicate_of, p->log_start};
+            producer = &producers_[key];
+        }
         auto base = p->next_offset;
+        if (producer) remember_batch(*producer, req, base);
         protocol::set_base_offset(req.batch, base);
         auto hdr = protocol::read_batch_header(req.batch);
         p->batches.push_back({base, base + hdr.last_offset_delta, hdr.max_timestamp,
@@ -159,9 +174,18 @@ public:
         if (!p) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
         for (const auto& b : p->batches) {
             if (b.max_timestamp < ts) continue;
-            if (auto hit = batches::find_timestamp(b.bytes, ts)) {
-                if (hit->first < p->log_start) continue;
-                co_return timestamp_lookup{error_code::none, hit->first, hit->second};
+            if (b.base_offset >= p->log_start) {
+                if (auto hit = batches::find_timestamp(b.bytes, ts))
+                    co_return timestamp_lookup{error_code::none, hit->first, hit->second};
+                continue;
+            }
+            // The log start falls inside this batch: only its live records count.
+            auto h = protocol::read_batch_header(b.bytes);
+            if (h.is_control()) continue;
+            for (const auto& r : protocol::decode_records(b.bytes, 256u << 20)) {
+                auto off = b.base_offset + r.offset_delta;
+                auto t = h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp_delta;
+                if (off >= p->log_start && t >= ts) co_return timestamp_lookup{error_code::none, off, t};
             }
         }
         co_return timestamp_lookup{};
@@ -193,6 +217,8 @@ public:
                                     p->next_offset};
     }
 
+    awaitable<std::int64_t> allocate_producer_id() override { co_return next_producer_id_++; }
+
     awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
                                           const retention_policy& pol) override {
         auto* p = find(topic, partition);
@@ -223,11 +249,17 @@ public:
     awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id,
                                                        std::string data,
                                                        std::int64_t expected_version) override {
-        auto& g = groups_[std::string(group_id)];
-        if (g.version != expected_version) co_return std::nullopt;
+        auto it = groups_.find(std::string(group_id));
+        if ((it == groups_.end() ? 0 : it->second.version) != expected_version)
+            co_return std::nullopt;  // and a failed store on an absent group creates nothing
+        if (it == groups_.end()) it = groups_.emplace(std::string(group_id), group_state{}).first;
+        auto& g = it->second;
         g.group_id = std::string(group_id);
         g.data = std::move(data);
-        co_return ++g.version;
+        // Versions come from one counter so a deleted and re-created group never repeats
+        // a version a stale coordinator may still hold.
+        g.version = ++last_group_version_;
+        co_return g.version;
     }
 
     awaitable<bool> delete_group(std::string_view group_id,
@@ -317,6 +349,9 @@ private:
     broker_info self_;
     std::unordered_map<std::string, topic_state> topics_;
     std::map<std::string, group_state> groups_;
+    std::map<std::tuple<std::int64_t, std::string, std::int32_t>, producer_entry> producers_;
+    std::int64_t next_producer_id_ = 0;
+    std::int64_t last_group_version_ = 0;
     std::map<std::string, std::map<std::pair<std::string, std::int32_t>, committed_offset>>
         offsets_;
 };

@@ -127,7 +127,8 @@ awaitable<error_code> sqlite_engine::delete_topic(std::string_view name) {
                                 "DELETE FROM batch WHERE topic = ?",
                                 "DELETE FROM record WHERE topic = ?",
                                 "DELETE FROM record_header WHERE topic = ?",
-                                "DELETE FROM committed_offset WHERE topic = ?"})
+                                "DELETE FROM committed_offset WHERE topic = ?",
+                                "DELETE FROM producer_state WHERE topic = ?"})
             d.prepare(sql).bind(1, n).run();
         return error_code::none;
     });
@@ -198,6 +199,18 @@ awaitable<error_code> sqlite_engine::create_partitions(std::string_view name, st
                 .bind(2, p)
                 .run();
         return error_code::none;
+    });
+    co_return co_await std::move(op);
+}
+
+awaitable<std::int64_t> sqlite_engine::allocate_producer_id() {
+    auto op = worker_->write<std::int64_t>([](db& d) {
+        auto& q = d.prepare("UPDATE producer_id_sequence SET next = next + 1 WHERE id = 0 "
+                            "RETURNING next - 1");
+        if (!q.step()) throw std::runtime_error("producer id sequence row missing");
+        auto id = q.int64(0);
+        q.reset();
+        return id;
     });
     co_return co_await std::move(op);
 }

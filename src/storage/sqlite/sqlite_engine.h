@@ -17,7 +17,7 @@
 namespace hako::storage::sqlite {
 
 // The schema this binary understands; newer files are refused.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 void migrate(db& d);  // creates or upgrades the schema; throws on a newer schema
 
@@ -53,6 +53,7 @@ public:
 
     awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
                                           const retention_policy& policy) override;
+    awaitable<std::int64_t> allocate_producer_id() override;
 
     awaitable<std::optional<group_state>> load_group(std::string_view group_id) override;
     awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id,

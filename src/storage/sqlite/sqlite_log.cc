@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "protocol/record_batch.h"
+#include "storage/producer_state.h"
 #include "storage/sqlite/sqlite_engine.h"
 
 namespace hako::storage::sqlite {
@@ -77,6 +78,28 @@ awaitable<append_result> sqlite_engine::append(append_request req) {
         auto p = read_partition(d, req.topic, req.partition);
         if (!p) return append_result{error_code::unknown_topic_or_partition};
         auto [log_start, base] = *p;
+        std::optional<producer_entry> producer;
+        if (req.producer_id >= 0) {
+            auto& q = d.prepare("SELECT data FROM producer_state WHERE producer_id = ? AND "
+                                "topic = ? AND \"partition\" = ?");
+            q.bind(1, req.producer_id).bind(2, req.topic).bind(3, req.partition);
+            if (q.step()) producer = producer_entry::decode(q.blob_view(0));
+            q.reset();
+            auto verdict = check_sequence(producer, req);
+            if (verdict.error != error_code::none) return append_result{verdict.error};
+            if (verdict.duplicate_of >= 0)
+                return append_result{error_code::none, verdict.duplicate_of, log_start};
+            if (!producer) producer.emplace();
+            remember_batch(*producer, req, base);
+            d.prepare("INSERT INTO producer_state (producer_id, topic, \"partition\", data) "
+                      "VALUES (?, ?, ?, ?) ON CONFLICT (producer_id, topic, \"partition\") "
+                      "DO UPDATE SET data = excluded.data")
+                .bind(1, req.producer_id)
+                .bind(2, req.topic)
+                .bind(3, req.partition)
+                .bind_blob(4, std::string_view(producer->encode()))
+                .run();
+        }
         auto h = protocol::read_batch_header(req.batch);
         auto records = protocol::decode_records(req.batch, max_uncompressed);
         auto last = base + h.last_offset_delta;

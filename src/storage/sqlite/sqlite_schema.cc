@@ -94,6 +94,21 @@ CREATE TABLE committed_offset (
     R"sql(
 ALTER TABLE batch ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: idempotent producers
+    R"sql(
+CREATE TABLE producer_id_sequence (
+    id    INTEGER PRIMARY KEY CHECK (id = 0),
+    next  INTEGER NOT NULL
+);
+INSERT INTO producer_id_sequence (id, next) VALUES (0, 0);
+CREATE TABLE producer_state (
+    producer_id  INTEGER NOT NULL,
+    topic        TEXT NOT NULL,
+    "partition"  INTEGER NOT NULL,
+    data         BLOB NOT NULL,
+    PRIMARY KEY (producer_id, topic, "partition")
+) WITHOUT ROWID;
+)sql",
 };
 
 std::int64_t now_ms() {
