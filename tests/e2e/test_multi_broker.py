@@ -119,7 +119,7 @@ def test_kill_broker_during_produce(tmp_path):
         # broker acknowledged, and no offset holds two records.
         by_offset: dict[tuple[int, int], bytes] = {}
         from confluent_kafka import Consumer, TopicPartition
-        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "unused", "enable.auto.commit": False})
+        c = U.confluent_consumer(b.bootstrap)
         try:
             for part in range(6):
                 lo, hi = c.get_watermark_offsets(TopicPartition(topic, part), timeout=10)

@@ -51,7 +51,7 @@ def _watermarks(bootstrap, topic):
 def _read_all(bootstrap, topic):
     from confluent_kafka import Consumer, TopicPartition
     lo, hi = _watermarks(bootstrap, topic)
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False})
+    c = U.confluent_consumer(bootstrap)
     out = []
     try:
         c.assign([TopicPartition(topic, 0, lo)])
