@@ -84,6 +84,8 @@ awaitable<partition_outcome> produce_partition(request_context& ctx, const std::
         req.topic = topic;
         req.partition = partition;
         req.batch = *records;
+        // the leader epoch is the broker's to set (it is outside the CRC); ours is constant
+        protocol::set_partition_leader_epoch(req.batch, 0);
         if (log_append) {
             protocol::set_log_append_time(req.batch, now);
             out.log_append_time = now;

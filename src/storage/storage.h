@@ -2,9 +2,11 @@
 // storage::engine — the only place durable state is read or written (design.md §5).
 //
 // Every method is a coroutine on the broker's executor. Engines may cache, but a cache is
-// never the truth: two brokers on one storage must see the same log. Record batches stay
-// as bytes: produce hands over one validated v2 batch, the engine assigns its offsets by
-// patching the base offset, and fetch returns stored batches unchanged.
+// never the truth: two brokers on one storage must see the same log. Produce hands over
+// one validated v2 batch; the engine assigns its offsets by patching the base offset.
+// Byte engines (memory, s3) return stored batches unchanged; row engines (sqlite,
+// postgres) rebuild them from rows on fetch — same offsets, records, timestamps and
+// producer fields, uncompressed, with a fresh CRC.
 //
 // Threading: the broker runs one io_context thread per process today; engines are called
 // only from that thread unless they say otherwise.
@@ -182,7 +184,8 @@ public:
     // --- consumer groups --------------------------------------------------------------
     virtual awaitable<std::optional<group_state>> load_group(std::string_view group_id) = 0;
     // Stores `data` if the stored version is still `expected_version` (0: create only if
-    // absent). Returns the new version, or nullopt when another broker won the race.
+    // absent). Returns the new version (never one the group had before, even across a
+    // delete), or nullopt when another broker won the race.
     virtual awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id,
                                                                std::string data,
                                                                std::int64_t expected_version) = 0;

@@ -234,22 +234,29 @@ awaitable<std::optional<std::int64_t>> sqlite_engine::store_group(std::string_vi
                                                                   std::int64_t expected_version) {
     auto op = worker_->write<std::optional<std::int64_t>>(
         [g = std::string(group_id), data = std::move(data), expected_version](db& d) {
+            auto& seq = d.prepare("UPDATE group_version_sequence SET next = next + 1 WHERE id = 0 "
+                                  "RETURNING next - 1");
+            if (!seq.step()) throw std::runtime_error("group version sequence row missing");
+            auto version = seq.int64(0);
+            seq.reset();
             if (expected_version == 0) {
-                d.prepare("INSERT INTO consumer_group (group_id, data, version) VALUES (?, ?, 1) "
+                d.prepare("INSERT INTO consumer_group (group_id, data, version) VALUES (?, ?, ?) "
                           "ON CONFLICT (group_id) DO NOTHING")
                     .bind(1, g)
                     .bind_blob(2, std::string_view(data))
+                    .bind(3, version)
                     .run();
             } else {
-                d.prepare("UPDATE consumer_group SET data = ?, version = version + 1 "
+                d.prepare("UPDATE consumer_group SET data = ?, version = ? "
                           "WHERE group_id = ? AND version = ?")
                     .bind_blob(1, std::string_view(data))
-                    .bind(2, g)
-                    .bind(3, expected_version)
+                    .bind(2, version)
+                    .bind(3, g)
+                    .bind(4, expected_version)
                     .run();
             }
             if (d.changes() != 1) return std::optional<std::int64_t>();
-            return std::optional<std::int64_t>(expected_version + 1);
+            return std::optional<std::int64_t>(version);
         });
     co_return co_await std::move(op);
 }

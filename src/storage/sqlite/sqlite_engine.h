@@ -17,7 +17,7 @@
 namespace hako::storage::sqlite {
 
 // The schema this binary understands; newer files are refused.
-inline constexpr int schema_version = 3;
+inline constexpr int schema_version = 4;
 
 void migrate(db& d);  // creates or upgrades the schema; throws on a newer schema
 

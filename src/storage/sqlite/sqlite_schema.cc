@@ -109,6 +109,16 @@ CREATE TABLE producer_state (
     PRIMARY KEY (producer_id, topic, "partition")
 ) WITHOUT ROWID;
 )sql",
+    // 4: group versions from one sequence, so a deleted and re-created group never
+    // repeats a version a stale coordinator may still hold
+    R"sql(
+CREATE TABLE group_version_sequence (
+    id    INTEGER PRIMARY KEY CHECK (id = 0),
+    next  INTEGER NOT NULL
+);
+INSERT INTO group_version_sequence (id, next)
+    SELECT 0, COALESCE(MAX(version), 0) + 1 FROM consumer_group;
+)sql",
 };
 
 std::int64_t now_ms() {
