@@ -146,3 +146,23 @@ def test_kill_broker_during_produce(tmp_path):
         problems = _stop([b])
         a.stop()
     assert not problems, problems
+
+
+def test_acknowledged_records_survive_kill_and_restart(tmp_path):
+    """acks=all on SQLite (synchronous=FULL): kill -9 the only broker right after the
+    acknowledgements, restart it on the same file, and every record is there."""
+    (a,) = _cluster(tmp_path, 1)
+    recs = U.make_dataset(seed=52, n=3000, partitions=6, n_large=0)
+    U.confluent_produce(a.bootstrap, "durable", recs, "gzip",
+                        expect_offsets=U.expected_offsets(recs), acks="all")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    a.stop()
+    (again,) = _cluster(tmp_path, 1)  # same shared.db
+    try:
+        U.verify_topic("after kill -9 and restart", recs,
+                       lambda p, s, n: U.confluent_consume(again.bootstrap, "durable", p, s, n),
+                       partitions=6)
+    finally:
+        problems = _stop([again])
+    assert not problems, problems
