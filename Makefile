@@ -8,7 +8,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DHAKO_WERROR=ON
 endif
 
-.PHONY: all setup build run test unit asan e2e clean format
+.PHONY: all setup build run test unit asan e2e clean format bench pg pg-stop
 
 all: build
 
@@ -24,8 +24,17 @@ build: $(BUILD)/build.ninja
 run: setup build
 	$(BUILD)/hako broker --listener-url tcp://0.0.0.0:$(PORT) --advertised-listener-url tcp://localhost:$(PORT)
 
-unit: build
+unit: build pg
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	HAKO_CONFORMANCE_URLS="$$(scripts/pg_start.sh)?schema=c_{unique}" \
+	  $(BUILD)/conformance_tests --gtest_filter='*/env*' --gtest_brief=1
+
+# A throwaway PostgreSQL 15 for the postgres:// engine tests (idempotent; prints its URL).
+pg:
+	@scripts/pg_start.sh
+
+pg-stop:
+	@scripts/pg_stop.sh
 
 # Decoder and codec tests under AddressSanitizer + UBSan, built with clang 14.
 asan:
@@ -35,11 +44,17 @@ asan:
 	$(ASAN)/unit_tests --gtest_brief=1
 
 # The end-to-end suite runs once per storage engine.
-e2e: build
+e2e: build pg
 	HAKO_E2E_ENGINE=memory HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
 	HAKO_E2E_ENGINE=sqlite HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
+	HAKO_E2E_ENGINE=postgres HAKO_E2E_PG_URL="$$(scripts/pg_start.sh)" HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
 
 test: setup build unit asan e2e
+	@scripts/pg_stop.sh
+
+# Benchmarks measure, they never pass or fail: not part of `test` (bench/README.md).
+bench: $(BUILD)/build.ninja
+	BUILD=$(BUILD) JOBS=$(JOBS) bench/run.sh $(BENCH_FLAGS)
 
 format:
 	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i

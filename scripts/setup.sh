@@ -12,6 +12,8 @@ PACKAGES=(
   # real Kafka clients for the end-to-end tests
   librdkafka-dev kcat python3-kafka python3-confluent-kafka python3-pytest
   python3-snappy python3-lz4 python3-zstandard
+  # a throwaway PostgreSQL server for the postgres:// engine tests (scripts/pg_start.sh)
+  postgresql-15 python3-psycopg2
 )
 
 SUDO=""

@@ -14,7 +14,10 @@ namespace hako::broker {
 
 broker::broker(config cfg, std::unique_ptr<storage::engine> engine,
                boost::asio::any_io_executor ex)
-    : cfg_(std::move(cfg)), engine_(std::move(engine)), ex_(std::move(ex)) {
+    : cfg_(std::move(cfg)),
+      engine_(std::move(engine)),
+      ex_(std::move(ex)),
+      groups_(std::make_unique<group::coordinator>(*engine_, cfg_.groups, ex_)) {
     engine_->set_change_listener([this](const std::string& topic, std::int32_t partition) {
         waiters_.notify(topic, partition);
     });

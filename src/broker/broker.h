@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "broker/group/coordinator.h"
+#include "broker/group/settings.h"
 #include "broker/log_waiters.h"
 #include "protocol/header.h"
 #include "protocol/wire.h"
@@ -37,6 +39,7 @@ struct config {
     std::int32_t max_fetch_wait_ms = 30000;
     std::int64_t lease_ms = 10000;  // a broker silent this long drops out of Metadata
     std::int64_t maintenance_interval_ms = 30000;  // retention and compaction passes
+    group::settings groups;  // consumer group coordinator
 };
 
 // State of one client connection that handlers may read or change.
@@ -92,6 +95,7 @@ public:
         stopping_ = true;
         lease_timer_.cancel();
         maintenance_timer_.cancel();
+        groups_->stop();
     }
 
     // Handles one frame (header + body, without the size prefix). Returns the response
@@ -103,6 +107,8 @@ public:
     const config& cfg() const { return cfg_; }
     storage::engine& store() { return *engine_; }
     log_waiters& waiters() { return waiters_; }
+    // The consumer group coordinator; run `groups().run()` for its sweeps until stop().
+    group::coordinator& groups() { return *groups_; }
     boost::asio::any_io_executor executor() const { return ex_; }
 
 private:
@@ -110,6 +116,7 @@ private:
     std::unique_ptr<storage::engine> engine_;
     boost::asio::any_io_executor ex_;
     log_waiters waiters_;
+    std::unique_ptr<group::coordinator> groups_;
     boost::asio::steady_timer lease_timer_{ex_};
     boost::asio::steady_timer maintenance_timer_{ex_};
     bool stopping_ = false;

@@ -9,13 +9,22 @@
 namespace hako::broker {
 namespace {
 
-constexpr std::array<handler_entry, 14> table{{
+constexpr handler_entry table[] = {
     // Produce v0-2 are advertised only because librdkafka < 2.11 disables compression
     // unless the range contains 0; they are answered with UNSUPPORTED_VERSION.
     {0, 0, 11, handle_produce},
-    {1, 4, 12, handle_fetch},
+    {1, 4, 17, handle_fetch},
     {2, 1, 7, handle_list_offsets},
     {3, 0, 12, handle_metadata},
+    {8, 2, 9, handle_offset_commit},
+    {9, 1, 9, handle_offset_fetch},
+    {10, 0, 4, handle_find_coordinator},
+    {11, 0, 9, handle_join_group},
+    {12, 0, 4, handle_heartbeat},
+    {13, 0, 5, handle_leave_group},
+    {14, 0, 5, handle_sync_group},
+    {15, 0, 5, handle_describe_groups},
+    {16, 0, 5, handle_list_groups},
     {18, 0, 4, handle_api_versions},
     {19, 2, 7, handle_create_topics},
     {20, 1, 6, handle_delete_topics},
@@ -24,9 +33,11 @@ constexpr std::array<handler_entry, 14> table{{
     {32, 1, 4, handle_describe_configs},
     {33, 0, 2, handle_alter_configs},
     {37, 0, 3, handle_create_partitions},
+    {42, 0, 2, handle_delete_groups},
     {44, 0, 1, handle_incremental_alter_configs},
+    {47, 0, 0, handle_offset_delete},
     {60, 0, 1, handle_describe_cluster},
-}};
+};
 
 }  // namespace
 

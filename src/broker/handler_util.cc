@@ -12,6 +12,11 @@ bool valid_topic_name(std::string_view name) {
     });
 }
 
+std::string client_host(const connection_state& conn) {
+    auto colon = conn.peer.rfind(':');
+    return "/" + (colon == std::string::npos ? conn.peer : conn.peer.substr(0, colon));
+}
+
 std::int32_t leader_for(std::string_view topic, std::int32_t partition,
                         const std::vector<storage::broker_info>& brokers) {
     if (brokers.empty()) return -1;

@@ -29,6 +29,9 @@ inline std::int64_t now_ms() {
 // Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not "." or "..".
 bool valid_topic_name(std::string_view name);
 
+// The client host Kafka reports for a connection (DescribeGroups): "/" + peer address.
+std::string client_host(const connection_state& conn);
+
 // Leader of a partition: spread over the live brokers by a stable hash so clients spread
 // their load; any broker still serves any partition.
 std::int32_t leader_for(std::string_view topic, std::int32_t partition,

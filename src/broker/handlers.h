@@ -21,6 +21,17 @@ HAKO_HANDLER(alter_configs);
 HAKO_HANDLER(create_partitions);
 HAKO_HANDLER(incremental_alter_configs);
 HAKO_HANDLER(describe_cluster);
+HAKO_HANDLER(find_coordinator);
+HAKO_HANDLER(join_group);
+HAKO_HANDLER(sync_group);
+HAKO_HANDLER(heartbeat);
+HAKO_HANDLER(leave_group);
+HAKO_HANDLER(offset_commit);
+HAKO_HANDLER(offset_fetch);
+HAKO_HANDLER(describe_groups);
+HAKO_HANDLER(list_groups);
+HAKO_HANDLER(delete_groups);
+HAKO_HANDLER(offset_delete);
 HAKO_HANDLER(init_producer_id);
 
 #undef HAKO_HANDLER

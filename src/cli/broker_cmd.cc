@@ -11,6 +11,7 @@
 #include "client/sync_client.h"
 #include "cli/commands.h"
 #include "net/server.h"
+#include "storage/postgres/pg_engine.h"
 #include "storage/storage.h"
 
 namespace hako::cli {
@@ -28,7 +29,9 @@ struct broker_options {
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
     std::int64_t lease_ms = 10000;
     std::int64_t maintenance_interval_ms = 30000;
+    broker::group::settings groups;
     bool silent = false;
+    bool print_schema = false;
 };
 
 // Passwords never reach a log: user:secret@ becomes user:***@.
@@ -42,6 +45,13 @@ std::string redact(const std::string& url) {
 }
 
 int run(const broker_options& o, std::chrono::steady_clock::time_point started) {
+    if (o.print_schema) {  // for a DBA who applies the SQL by hand
+        auto scheme = o.storage_url.substr(0, o.storage_url.find("://"));
+        if (scheme != "postgres" && scheme != "postgresql")
+            throw std::invalid_argument("--print-schema needs a postgres:// --storage-engine URL");
+        fmt::print("{}", storage::postgres::schema_sql(storage::postgres::parse_url(o.storage_url).schema));
+        return 0;
+    }
     broker::config cfg;
     auto [lhost, lport] = client::parse_host_port(o.listener_url);
     cfg.listener_host = lhost;
@@ -63,9 +73,20 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     if (o.maintenance_interval_ms < 10)
         throw std::invalid_argument("--maintenance-interval-ms must be >= 10");
     cfg.maintenance_interval_ms = o.maintenance_interval_ms;
+    const auto& g = o.groups;
+    if (g.min_session_timeout_ms < 1 || g.max_session_timeout_ms < g.min_session_timeout_ms)
+        throw std::invalid_argument(
+            "--group-min-session-timeout-ms must be >= 1 and <= --group-max-session-timeout-ms");
+    if (g.initial_rebalance_delay_ms < 0)
+        throw std::invalid_argument("--group-initial-rebalance-delay-ms must be >= 0");
+    if (g.offsets_retention_ms < 1 || g.offsets_retention_check_interval_ms < 1)
+        throw std::invalid_argument(
+            "--offsets-retention-ms and --offsets-retention-check-interval-ms must be >= 1");
+    cfg.groups = g;
 
     boost::asio::io_context io(1);
     auto engine = storage::open_engine(o.storage_url, io.get_executor());
+    auto* engine_ptr = engine.get();  // the broker owns it; shutdown() ends its background work
     broker::broker b(cfg, std::move(engine), io.get_executor());
     net::server srv(io, b);
     try {
@@ -82,6 +103,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
         if (!o.silent) fmt::print(stderr, "hako: signal {}, shutting down\n", sig);
         srv.stop();
         b.stop();
+        engine_ptr->shutdown();
     });
     // run until registration completes so the banner tells the truth
     while (registered.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
@@ -89,6 +111,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     registered.get();
     auto lease = boost::asio::co_spawn(io, b.keep_lease(), boost::asio::use_future);
     auto maintenance = boost::asio::co_spawn(io, b.maintenance_loop(), boost::asio::use_future);
+    auto groups = boost::asio::co_spawn(io, b.groups().run(), boost::asio::use_future);
     if (!o.silent) {
         auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             started).count();
@@ -101,6 +124,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     io.run();
     lease.get();
     maintenance.get();
+    groups.get();
     return 0;
 }
 
@@ -118,7 +142,8 @@ std::function<int()> add_broker_command(CLI::App& app) {
                       "address clients are told to connect to (default: from the listener)")
             ->envname("ADVERTISED_LISTENER_URL");
         c->add_option("--storage-engine,-s", o->storage_url,
-                      "storage URL: sqlite://path (embedded default), memory:// (ephemeral); postgres:// and s3:// in later releases")
+                      "storage URL: sqlite://path (embedded default), memory:// (ephemeral), "
+                      "postgres://user@host/db?schema=hako (any libpq URL); s3:// in a later release")
             ->envname("STORAGE_ENGINE")
             ->capture_default_str();
         c->add_option("--node-id", o->node_id, "this broker's node id")
@@ -148,7 +173,33 @@ std::function<int()> add_broker_command(CLI::App& app) {
                       "how often retention (retention.ms/bytes) and compaction run")
             ->envname("MAINTENANCE_INTERVAL_MS")
             ->capture_default_str();
+        c->add_option("--group-initial-rebalance-delay-ms", o->groups.initial_rebalance_delay_ms,
+                      "how long a new consumer group waits for more members before its first "
+                      "generation (Kafka's group.initial.rebalance.delay.ms)")
+            ->envname("GROUP_INITIAL_REBALANCE_DELAY_MS")
+            ->capture_default_str();
+        c->add_option("--group-min-session-timeout-ms", o->groups.min_session_timeout_ms,
+                      "smallest session.timeout.ms a consumer may ask for")
+            ->envname("GROUP_MIN_SESSION_TIMEOUT_MS")
+            ->capture_default_str();
+        c->add_option("--group-max-session-timeout-ms", o->groups.max_session_timeout_ms,
+                      "largest session.timeout.ms a consumer may ask for")
+            ->envname("GROUP_MAX_SESSION_TIMEOUT_MS")
+            ->capture_default_str();
+        c->add_option("--offsets-retention-ms", o->groups.offsets_retention_ms,
+                      "committed offsets of a group that has been empty this long are deleted "
+                      "(Kafka's offsets.retention.minutes, default 7 days)")
+            ->envname("OFFSETS_RETENTION_MS")
+            ->capture_default_str();
+        c->add_option("--offsets-retention-check-interval-ms",
+                      o->groups.offsets_retention_check_interval_ms,
+                      "how often expired committed offsets are looked for")
+            ->envname("OFFSETS_RETENTION_CHECK_INTERVAL_MS")
+            ->capture_default_str();
         c->add_flag("--silent", o->silent, "no banner or shutdown message")->envname("SILENT");
+        c->add_flag("--print-schema", o->print_schema,
+                    "print the SQL that creates the postgres:// schema (named by ?schema=, "
+                    "default hako) and exit; the broker also applies it itself");
     };
     auto* sub = app.add_subcommand("broker", "run a broker (the default subcommand)");
     add(sub);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(0, 1);
     auto run_broker = hako::cli::add_broker_command(app);
     auto run_topic = hako::cli::add_topic_command(app);
+    auto run_perf = hako::cli::add_perf_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (app.got_subcommand("topic")) return run_topic();
+        if (app.got_subcommand("perf")) return run_perf();
         // `hako` with no subcommand is `hako broker`
         return run_broker();
     } catch (const std::exception& e) {

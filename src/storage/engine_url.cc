@@ -4,6 +4,7 @@
 
 #include "protocol/record_batch.h"
 #include "storage/memory/memory_engine.h"
+#include "storage/postgres/pg_engine.h"
 #include "storage/sqlite/sqlite_engine.h"
 #include "storage/storage.h"
 
@@ -18,7 +19,9 @@ std::unique_ptr<engine> open_engine(std::string_view url, boost::asio::any_io_ex
     if (scheme == "memory") return make_memory_engine(std::move(ex));
     if (scheme == "sqlite")
         return std::make_unique<sqlite::sqlite_engine>(sqlite::parse_url(url), std::move(ex));
-    if (scheme == "postgres" || scheme == "postgresql" || scheme == "s3")
+    if (scheme == "postgres" || scheme == "postgresql")
+        return std::make_unique<postgres::pg_engine>(postgres::parse_url(url), std::move(ex));
+    if (scheme == "s3")
         throw std::invalid_argument("storage engine '" + std::string(scheme) +
                                     "://' is not available in this build yet; use memory://");
     throw std::invalid_argument("unknown storage engine '" + std::string(scheme) +

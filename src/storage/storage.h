@@ -208,6 +208,10 @@ public:
     // processes that cannot notify this one; zero when every append is seen locally.
     virtual std::chrono::milliseconds poll_interval() const { return std::chrono::milliseconds(0); }
 
+    // The broker is shutting down: end background work (a LISTEN connection, timers) so
+    // the event loop can run dry. Calls after this may fail.
+    virtual void shutdown() {}
+
     void set_change_listener(change_listener l) { listener_ = std::move(l); }
 
 protected:

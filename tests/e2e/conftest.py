@@ -10,6 +10,9 @@ Environment:
     HAKO_E2E_RECORDS    records per client test (default 10000)
     HAKO_E2E_PARTITIONS --default-partitions of the brokers (default 3)
     HAKO_E2E_GROUPS=1   also run the tests that need consumer groups
+    HAKO_E2E_ENGINE     memory (default), sqlite or postgres
+    HAKO_E2E_PG_URL     server for postgres (scripts/pg_start.sh prints one); each broker
+                        gets a fresh schema on it
 """
 
 from __future__ import annotations
@@ -43,6 +46,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def pg_schema() -> str:
+    """A schema name no other broker of this run uses."""
+    import uuid
+    return "e2e_" + uuid.uuid4().hex[:12]
+
+
+def pg_url(schema: str) -> str:
+    """postgres:// URL of HAKO_E2E_PG_URL's server with its own schema."""
+    base = os.environ.get("HAKO_E2E_PG_URL")
+    if not base:
+        pytest.fail("HAKO_E2E_PG_URL is not set (start a server: scripts/pg_start.sh)", pytrace=False)
+    return f"{base}{'&' if '?' in base else '?'}schema={schema}"
+
+
 class Broker:
     """One `hako broker` process on 127.0.0.1 (engine from HAKO_E2E_ENGINE)."""
 
@@ -59,18 +76,22 @@ class Broker:
         self.log_path = workdir / f"{name}.log"
         self._log = None
         self.reported = False  # its death was already reported by a test
+        self.pg_schema = pg_schema()  # used when HAKO_E2E_ENGINE=postgres; kept across restarts
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def storage_url(self) -> str:
-        """HAKO_E2E_ENGINE=memory (default) or sqlite (a fresh file per broker)."""
+        """HAKO_E2E_ENGINE=memory (default), sqlite (a fresh file per broker) or postgres
+        (a fresh schema per broker on HAKO_E2E_PG_URL)."""
         if self.storage:
             return self.storage
         engine = os.environ.get("HAKO_E2E_ENGINE", "memory")
         if engine == "sqlite":
             return f"sqlite://{self.workdir / (self.name + '.db')}"
+        if engine == "postgres":
+            return pg_url(self.pg_schema)
         return "memory://"
 
     def command(self) -> list[str]:

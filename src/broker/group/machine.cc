@@ -631,6 +631,17 @@ std::string select_protocol(const group_metadata& g) {
     return best;
 }
 
+bool offset_expired(const group_metadata& g, const std::optional<std::set<std::string>>& subscribed,
+                    std::string_view topic, std::int64_t commit_timestamp_ms, std::int64_t now,
+                    std::int64_t retention_ms) {
+    if (!g.protocol_type) return commit_timestamp_ms + retention_ms <= now;
+    if (g.current == state::empty) return g.state_timestamp_ms + retention_ms <= now;
+    if (g.current == state::stable && g.protocol_type == consumer_protocol_type && subscribed &&
+        !subscribed->count(std::string(topic)))
+        return commit_timestamp_ms + retention_ms <= now;
+    return false;
+}
+
 std::optional<std::vector<std::string>> consumer_subscription_topics(std::string_view metadata) {
     try {
         protocol::reader r(metadata);

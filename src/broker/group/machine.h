@@ -162,6 +162,16 @@ std::string select_protocol(const group_metadata& g);
 // nullopt when the group is not a "consumer" group or a subscription cannot be read.
 std::optional<std::set<std::string>> subscribed_topics(const group_metadata& g);
 
+// offsets.retention (Kafka's offsetExpirationCondition): does a committed offset of `topic`,
+// committed at `commit_timestamp_ms`, expire now? Offsets of a group with a protocol
+// expire `retention_ms` after the group became Empty (all at once); a Stable consumer group
+// loses only offsets of topics it no longer subscribes to; groups without a protocol
+// (simple commits) lose each offset `retention_ms` after its commit. `subscribed` is
+// subscribed_topics(g).
+bool offset_expired(const group_metadata& g, const std::optional<std::set<std::string>>& subscribed,
+                    std::string_view topic, std::int64_t commit_timestamp_ms, std::int64_t now,
+                    std::int64_t retention_ms);
+
 // The topics of one ConsumerProtocolSubscription (any version: they all start with
 // version int16, topics []string); nullopt when the bytes are not one.
 std::optional<std::vector<std::string>> consumer_subscription_topics(std::string_view metadata);

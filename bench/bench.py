@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+"""The hako benchmark harness (Python 3 standard library only). Run it through
+bench/run.sh, which builds first; bench/README.md explains what it measures and how.
+
+Every figure comes from a process started here: a fresh broker per workload, `hako perf`
+as the load generator, and baselines (loopback TCP, raw SQLite, raw PostgreSQL COPY)
+measured in the same run so results can be read as ratios on a noisy machine."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+MODES = {
+    "full": dict(produce_s=8, fill={100: 3_000_000, 1024: 500_000}, latency_rate=10_000,
+                 latency_s=10, startup_runs=50, tcp_s=3, sqlite_rows=1_000_000,
+                 pg_rows=1_000_000, profile_s=5),
+    "quick": dict(produce_s=1.5, fill={100: 300_000, 1024: 50_000}, latency_rate=10_000,
+                  latency_s=2, startup_runs=10, tcp_s=1, sqlite_rows=200_000,
+                  pg_rows=200_000, profile_s=0),
+}
+SIZES, PARTITIONS, ACKS = (100, 1024), (1, 8), ("1", "all")
+# Quick mode runs the whole produce matrix on memory only; other engines get these rows.
+QUICK_SUBSET = {(100, 8, "1"), (1024, 8, "all")}
+
+
+class Engine:
+    """A storage engine the broker can run on. `url` may use {tmp} (scratch directory),
+    {tag} (unique per broker start) and {pg} (base URL of the PostgreSQL started for the
+    run; the engine gets a fresh database per start). To add an engine, add a line to
+    ENGINES; the harness skips it, with the broker's own message, while hako refuses it."""
+
+    def __init__(self, name, url, needs=None):
+        self.name, self.url, self.needs = name, url, needs
+
+
+ENGINES = [
+    Engine("memory", "memory://"),
+    Engine("sqlite", "sqlite://{tmp}/{tag}.db"),
+    Engine("postgres", "{pg}/{tag}", needs="postgres"),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def fmt_int(v):
+    return f"{v:,.0f}"
+
+
+class Broker:
+    def __init__(self, bench, engine, url):
+        self.bench, self.engine, self.url = bench, engine, url
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.cmd = [bench.hako, "broker", "--listener-url", f"tcp://{self.addr}",
+                    "--storage-engine", url, "--silent"]
+        bench.note_command(self.cmd)
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=bench.log)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"broker exited with {self.proc.returncode}; see {bench.log.name}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("broker did not listen within 15 s")
+                time.sleep(0.005)
+
+    def status_kb(self, field):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def rss_mb(self):
+        return self.status_kb("VmRSS") / 1024
+
+    def hwm_mb(self):
+        return self.status_kb("VmHWM") / 1024
+
+    def cpu_s(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                # a finding for the report, not a reason to stop benchmarking
+                self.bench.results.setdefault("sigterm_hangs", []).append(self.engine.name)
+                self.bench.say(f"  {self.engine.name}: broker did not exit 10 s after SIGTERM; "
+                               "killed")
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Postgres:
+    """A throwaway PostgreSQL server (see ../shared/reference/test-environment.md)."""
+
+    def __init__(self, bench):
+        self.bench, self.proc_dir, self.reason = bench, None, None
+        bins = sorted(d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()) \
+            if os.path.isdir("/usr/lib/postgresql") else []
+        if not bins:
+            self.reason = "no PostgreSQL server binaries under /usr/lib/postgresql"
+            return
+        self.bin = f"/usr/lib/postgresql/{bins[-1]}/bin"
+        self.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.dir = tempfile.mkdtemp(prefix="hako-bench-pg-")
+        os.chmod(self.dir, 0o755)
+        if self.as_pg:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        try:
+            subprocess.run(self.as_pg + [f"{self.bin}/initdb", "-D", self.data, "-U", "postgres",
+                                         "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
+                                         "--no-sync"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=bench.log)
+            subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-l",
+                                         os.path.join(self.dir, "log"), "-w", "-o",
+                                         f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                                         f"-k {self.dir}", "start"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=bench.log)
+            self.proc_dir = self.data
+        except (subprocess.CalledProcessError, OSError) as e:
+            self.reason = f"could not start PostgreSQL ({e})"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}"
+
+    def psql(self, sql, db="postgres", stdin=None):
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                               "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql],
+                              stdin=stdin, check=True, stdout=subprocess.DEVNULL,
+                              stderr=self.bench.log)
+
+    def stop(self):
+        if self.proc_dir:
+            subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-m", "fast",
+                                         "stop"], stdout=subprocess.DEVNULL, stderr=self.bench.log)
+            self.proc_dir = None
+        if getattr(self, "dir", None):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.mode = "quick" if args.quick else "full"
+        self.m = MODES[self.mode]
+        self.hako = os.path.abspath(args.hako)
+        self.out_dir = os.path.abspath(args.work)
+        os.makedirs(self.out_dir, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix="hako-bench-")
+        self.log = open(os.path.join(self.out_dir, "bench.log"), "w")
+        self.commands = []
+        self.tags = 0
+        self.results = {"mode": self.mode, "engines": {}, "skipped": {}, "baselines": {}}
+        self.pg = None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def say(self, text):
+        print(text, flush=True)
+        self.log.write(f"== {text}\n")
+        self.log.flush()
+
+    def note_command(self, cmd):
+        text = " ".join(shlex.quote(c) for c in cmd)
+        text = text.replace(self.hako, "build/hako").replace(self.tmp, "$TMP")
+        text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", text)
+        if text not in self.commands:
+            self.commands.append(text)
+
+    def run_json(self, cmd):
+        self.note_command(cmd)
+        self.log.write("$ " + " ".join(cmd) + "\n")
+        self.log.flush()
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"no result from {' '.join(cmd)} (exit {p.returncode}); "
+                               f"see {self.log.name}")
+        self.log.write(lines[-1] + "\n")
+        return json.loads(lines[-1])
+
+    def perf(self, *args):
+        return self.run_json([self.hako, "perf", *[str(a) for a in args], "--json"])
+
+    def engine_url(self, engine):
+        self.tags += 1
+        tag = f"b{self.tags}"
+        pg = ""
+        if engine.needs == "postgres":
+            self.pg.psql(f"CREATE DATABASE {tag}")
+            pg = self.pg.url
+        return engine.url.format(tmp=self.tmp, tag=tag, pg=pg)
+
+    def broker(self, engine):
+        return Broker(self, engine, self.engine_url(engine))
+
+    # -- workloads -------------------------------------------------------------------------
+    def engine_available(self, engine):
+        if engine.needs == "postgres" and (self.pg is None or self.pg.reason):
+            return "no PostgreSQL server: " + (self.pg.reason if self.pg else "not started")
+        try:
+            self.broker(engine).stop()
+            return None
+        except RuntimeError:
+            self.log.flush()
+            with open(self.log.name) as f:
+                tail = [ln.strip() for ln in f.read().splitlines() if ln.startswith("hako")]
+            return tail[-1] if tail else "the broker did not start"
+
+    def idle(self, engine, res):
+        b = self.broker(engine)
+        time.sleep(0.3)
+        res["idle_rss_mb"] = b.rss_mb()
+        subprocess.run([self.hako, "topic", "list", "--broker", f"tcp://{b.addr}"],
+                       stdout=subprocess.DEVNULL, stderr=self.log)
+        time.sleep(0.2)
+        res["idle_rss_after_request_mb"] = b.rss_mb()
+        b.stop()
+
+    def produce_matrix(self, engine, res):
+        rows = res["produce"] = []
+        for size in SIZES:
+            for parts in PARTITIONS:
+                for acks in ACKS:
+                    if self.mode == "quick" and engine.name != "memory" and \
+                            (size, parts, acks) not in QUICK_SUBSET:
+                        continue
+                    b = self.broker(engine)
+                    c0, u0 = b.cpu_s(), children_cpu()
+                    r = self.perf("produce", "-b", b.addr, "-t", f"p{size}-{parts}-{acks}",
+                                  "-p", parts, "-s", size, "--acks", acks,
+                                  "-d", self.m["produce_s"])
+                    c1, u1 = b.cpu_s(), children_cpu()
+                    row = dict(size=size, partitions=parts, acks=acks, rps=r["records_per_s"],
+                               mbps=r["mb_per_s"], p50=r["latency_ms"]["p50"],
+                               p99=r["latency_ms"]["p99"], records=r["records"],
+                               errors=r["errors"], seconds=r["seconds"],
+                               broker_cpu=c1 - c0, client_cpu=u1 - u0,
+                               cpu_per_gb=(c1 - c0) / (r["bytes"] / 1e9) if r["bytes"] else None,
+                               peak_rss_mb=b.hwm_mb())
+                    b.stop()
+                    rows.append(row)
+                    self.say(f"  {engine.name:8} produce {size:>4} B {parts}p acks={acks:3}: "
+                             f"{fmt_int(row['rps'])} records/s, {row['mbps']:.1f} MB/s, "
+                             f"p99 {row['p99']:.1f} ms, broker {row['broker_cpu']:.2f} CPU-s")
+
+    def consume(self, engine, res):
+        rows = res["consume"] = []
+        for size, n in self.m["fill"].items():
+            b = self.broker(engine)
+            topic = f"c{size}"
+            w = self.perf("produce", "-b", b.addr, "-t", topic, "-p", 8, "-s", size,
+                          "--acks", 1, "-n", n)
+            c0, u0 = b.cpu_s(), children_cpu()
+            r = self.perf("consume", "-b", b.addr, "-t", topic, "-n", w["records"],
+                          "-d", 120)
+            c1, u1 = b.cpu_s(), children_cpu()
+            rows.append(dict(size=size, partitions=8, records=r["records"],
+                             expected=w["records"], rps=r["records_per_s"], mbps=r["mb_per_s"],
+                             start_ms=r.get("start_ms", 0), broker_cpu=c1 - c0,
+                             client_cpu=u1 - u0, peak_rss_mb=b.hwm_mb(), errors=r["errors"]))
+            b.stop()
+            row = rows[-1]
+            self.say(f"  {engine.name:8} consume {size:>4} B 8p: {fmt_int(row['rps'])} "
+                     f"records/s, {row['mbps']:.1f} MB/s ({row['records']}/{row['expected']})")
+
+    def latency(self, engine, res):
+        rate, secs = self.m["latency_rate"], self.m["latency_s"]
+        n = int(rate * secs)
+        b = self.broker(engine)
+        topic = "latency"
+        subprocess.run([self.hako, "topic", "create", topic, "--partitions", "1", "--broker",
+                        f"tcp://{b.addr}"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=self.log)
+        ccmd = [self.hako, "perf", "consume", "-b", b.addr, "-t", topic, "-n", str(n), "-d",
+                str(secs + 15), "--json", "--no-progress"]
+        self.note_command(ccmd)
+        consumer = subprocess.Popen(ccmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        time.sleep(0.5)  # let it connect and assign before the first record
+        p = self.perf("produce", "-b", b.addr, "-t", topic, "-s", 100, "--acks", "all",
+                      "--linger-ms", 0, "-r", rate, "-n", n)
+        out, _ = consumer.communicate(timeout=secs + 30)
+        c = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+        b.stop()
+        res["latency"] = dict(rate=rate, seconds=secs, size=100, partitions=1, acks="all",
+                              linger_ms=0, produced=p["records"], consumed=c["records"],
+                              ack=p["latency_ms"], e2e=c["latency_ms"],
+                              errors=p["errors"] + c["errors"])
+        self.say(f"  {engine.name:8} latency at {fmt_int(rate)}/s: ack p50 "
+                 f"{p['latency_ms']['p50']:.3f} ms p99 {p['latency_ms']['p99']:.3f} ms; "
+                 f"end-to-end p50 {c['latency_ms']['p50']:.1f} ms")
+
+    def startup(self, engine, res):
+        port = free_port()
+        url = self.engine_url(engine)
+        r = self.run_json([self.hako, "perf", "startup", "--runs", str(self.m["startup_runs"]),
+                           "--broker", f"127.0.0.1:{port}", "--timeout", "5", "--json", "--",
+                           self.hako,
+                           "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                           "--storage-engine", url, "--silent"])
+        res["startup"] = r
+        self.say(f"  {engine.name:8} start-up median {r['median_ms']:.2f} ms "
+                 f"(p90 {r['p90_ms']:.2f}, {r['runs']} runs)"
+                 + (f"; {r['stop_hangs']} runs did not exit on SIGTERM" if r.get("stop_hangs")
+                    else ""))
+
+    def profile(self, engine, res):
+        """perf record on the broker during the headline workload: where its time goes."""
+        if not shutil.which("perf") or not self.m["profile_s"]:
+            return
+        b = self.broker(engine)
+        data = os.path.join(self.out_dir, f"perf-{engine.name}.data")
+        rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data, "-p",
+                                str(b.proc.pid)], stdout=subprocess.DEVNULL, stderr=self.log)
+        time.sleep(0.3)
+        cmd_note = ["perf", "record", "-F", "999", "-g", "-p", "$BROKER_PID"]
+        self.note_command(cmd_note)
+        self.perf("produce", "-b", b.addr, "-t", "profile", "-p", 8, "-s", 100, "--acks", 1,
+                  "-d", self.m["profile_s"])
+        rec.send_signal(signal.SIGINT)
+        rec.wait()
+        b.stop()
+        res["profile"] = dict(workload=f"produce 100 B, 8 partitions, acks=1, "
+                                       f"{self.m['profile_s']} s",
+                              dso=self.perf_report(data, "dso", 1.0),
+                              symbols=self.perf_report(data, "dso,sym", 1.0))
+
+    def perf_report(self, data, sort, limit):
+        p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g",
+                            "none", "--sort", sort, "--percent-limit", str(limit)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        rows = []
+        for line in p.stdout.splitlines():
+            m = re.match(r"^\s+([\d.]+)%\s+(.*)$", line)
+            if m:
+                rest = re.sub(r"\s+", " ", m.group(2).strip())
+                rows.append((float(m.group(1)), rest[:140]))
+        return rows[:20]
+
+    # -- baselines ---------------------------------------------------------------------------
+    def baselines(self):
+        base = self.results["baselines"]
+        tool = os.path.join(self.out_dir, "tcp_baseline")
+        if os.path.exists(tool):
+            base["tcp_stream"] = self.run_json([tool, "stream", str(self.m["tcp_s"])])
+            base["tcp_pingpong"] = self.run_json([tool, "pingpong", str(self.m["tcp_s"])])
+            self.say(f"  baseline loopback TCP: {base['tcp_stream']['mb_per_s']:.0f} MB/s, "
+                     f"round trip p50 {base['tcp_pingpong']['p50_ms'] * 1000:.1f} us")
+        base["sqlite"] = self.sqlite_baseline(self.m["sqlite_rows"])
+        self.say(f"  baseline SQLite insert: {fmt_int(base['sqlite']['rows_per_s'])} rows/s")
+        if self.pg and not self.pg.reason:
+            base["postgres"] = self.postgres_baseline(self.m["pg_rows"])
+            self.say(f"  baseline PostgreSQL binary COPY: "
+                     f"{fmt_int(base['postgres']['rows_per_s'])} rows/s")
+        else:
+            base["postgres"] = dict(skipped=self.pg.reason if self.pg else "not started")
+
+    def sqlite_baseline(self, n):
+        path = os.path.join(self.tmp, "raw-sqlite.db")
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+        payload = os.urandom(100)
+        rows = [(i, payload) for i in range(n)]
+        t0 = time.perf_counter()
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+        con.execute("COMMIT")
+        secs = time.perf_counter() - t0
+        con.close()
+        self.note_command(["python3", "-c", f"sqlite3 WAL synchronous=FULL: BEGIN; executemany("
+                           f"INSERT {n} rows (id, 100-byte blob)); COMMIT"])
+        return dict(rows=n, seconds=secs, rows_per_s=n / secs, synchronous="FULL")
+
+    def postgres_baseline(self, n):
+        self.pg.psql("CREATE TABLE copy_bench (id bigint, v bytea)")
+        path = os.path.join(self.tmp, "copy.bin")
+        payload = os.urandom(100)
+        row_tail = struct.pack("!i", 100) + payload
+        with open(path, "wb") as f:
+            f.write(b"PGCOPY\n\xff\r\n\0" + struct.pack("!ii", 0, 0))
+            f.write(b"".join(struct.pack("!hiq", 2, 8, i) + row_tail for i in range(n)))
+            f.write(struct.pack("!h", -1))
+        with open(path, "rb") as f:
+            t0 = time.perf_counter()
+            self.pg.psql("COPY copy_bench FROM STDIN (FORMAT binary)", stdin=f)
+            secs = time.perf_counter() - t0
+        self.note_command(["psql", "-c", "COPY copy_bench FROM STDIN (FORMAT binary)",
+                           f"< {n} rows (bigint, 100-byte bytea)"])
+        return dict(rows=n, seconds=secs, rows_per_s=n / secs)
+
+    # -- footprint -----------------------------------------------------------------------------
+    def binary(self):
+        stripped = os.path.join(self.tmp, "hako.stripped")
+        subprocess.run(["strip", "-o", stripped, self.hako], check=True)
+        libs = subprocess.run(["ldd", self.hako], stdout=subprocess.PIPE, text=True).stdout
+        self.results["binary"] = dict(
+            size_mb=os.path.getsize(self.hako) / 1e6,
+            stripped_mb=os.path.getsize(stripped) / 1e6,
+            shared_libs=sorted({ln.split()[0] for ln in libs.splitlines()
+                                if "=>" in ln and "linux-vdso" not in ln}))
+        self.say(f"  binary: {self.results['binary']['stripped_mb']:.2f} MB stripped")
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self):
+        started = time.monotonic()
+        self.results["loadavg_before"] = loadavg()
+        self.say(f"hako bench ({self.mode} mode), logs in {self.log.name}")
+        wanted = [e for e in ENGINES if not self.args.engines or e.name in self.args.engines]
+        if any(e.needs == "postgres" for e in wanted) and not self.args.no_postgres:
+            self.pg = Postgres(self)
+        try:
+            self.binary()
+            for engine in wanted:
+                why = self.engine_available(engine)
+                if why:
+                    self.results["skipped"][engine.name] = why
+                    self.say(f"  {engine.name:8} skipped: {why}")
+                    continue
+                res = self.results["engines"][engine.name] = {}
+                self.idle(engine, res)
+                self.startup(engine, res)
+                self.produce_matrix(engine, res)
+                self.consume(engine, res)
+                self.latency(engine, res)
+                if engine.name == "memory" or self.args.profile_all:
+                    self.profile(engine, res)
+            self.baselines()
+        finally:
+            if self.pg:
+                self.pg.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.results["elapsed_s"] = time.monotonic() - started
+        self.results["loadavg_after"] = loadavg()
+        with open(os.path.join(self.out_dir, "results.json"), "w") as f:
+            json.dump(self.results, f, indent=1)
+        import report  # bench/report.py: results -> markdown
+        text = report.render(self.results, self.commands, machine(), self.args)
+        with open(self.args.out, "w") as f:
+            f.write(text)
+        self.say(f"wrote {os.path.relpath(self.args.out, ROOT)} in "
+                 f"{self.results['elapsed_s']:.0f} s")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def machine():
+    def cmd(*c):
+        try:
+            return subprocess.run(c, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True).stdout.strip()
+        except OSError:
+            return ""
+    lscpu = cmd("lscpu")
+    model = re.search(r"Model name:\s*(.*)", lscpu)
+    hyper = re.search(r"Hypervisor vendor:\s*(.*)", lscpu)
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    osr = ""
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            m = re.search(r'PRETTY_NAME="([^"]*)"', f.read())
+            osr = m.group(1) if m else ""
+    commit = cmd("git", "-C", ROOT, "rev-parse", "--short", "HEAD")
+    dirty = cmd("git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no")
+    build_type = ""
+    cache = os.path.join(ROOT, "build", "CMakeCache.txt")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", f.read(), re.M)
+            build_type = m.group(1) if m else ""
+    rdk = cmd("pkg-config", "--modversion", "rdkafka")
+    return dict(cpu=model.group(1) if model else platform.processor(),
+                hypervisor=hyper.group(1) if hyper else "", cores=os.cpu_count(),
+                ram_gb=mem_kb / 1024 / 1024, kernel=platform.release(), os=osr,
+                compiler=cmd("c++", "--version").splitlines()[0] if cmd("c++", "--version")
+                else "", build_type=build_type, librdkafka=rdk,
+                commit=commit + (" + uncommitted changes" if dirty else ""),
+                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                python=platform.python_version(), sqlite=sqlite3.sqlite_version)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="hako benchmark harness (see bench/README.md)")
+    ap.add_argument("--quick", action="store_true", help="short runs, under a minute")
+    ap.add_argument("--engines", type=lambda s: s.split(","), default=None,
+                    help="comma-separated subset of: " + ",".join(e.name for e in ENGINES))
+    ap.add_argument("--hako", default=os.path.join(ROOT, "build", "hako"))
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"),
+                    help="logs, raw results.json, perf data, helper binaries")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    ap.add_argument("--no-postgres", action="store_true", help="don't start PostgreSQL")
+    ap.add_argument("--profile-all", action="store_true",
+                    help="profile every engine, not only memory (full mode)")
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    Bench(args).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+// One @platformatic/kafka consumer-group member in its own process (see
+// tests/e2e/group_worker.py for the event log and the at-least-once discipline: a message
+// is logged before its offset is committed). SIGTERM: close (LeaveGroup) and exit 0.
+//
+// usage: node platformatic_group_worker.mjs --brokers HOST:PORT --topic T --group G --out FILE
+//        [--session-ms 6000] [--delay-ms 0]
+
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
+import * as D from './dataset.mjs'
+import { eventLog, sleep, stopSignal } from './group_worker_log.mjs'
+
+const args = D.parseArgs()
+const topic = D.need(args, 'topic')
+const sessionTimeout = Number(args['session-ms'] ?? 6000)
+const delayMs = Number(args['delay-ms'] ?? 0)
+const log = eventLog(D.need(args, 'out'))
+
+D.run(async () => {
+  const consumer = new Consumer({
+    clientId: 'hako-e2e-platformatic-worker',
+    bootstrapBrokers: [D.need(args, 'brokers')],
+    groupId: D.need(args, 'group'),
+    autocommit: false,
+    sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
+    rebalanceTimeout: 30000,
+    maxWaitTime: 100,
+    maxBytesPerPartition: 16384,
+    timeout: 15000,
+    retries: 20,
+    retryDelay: 200
+  })
+  let owned = []
+  consumer.on('consumer:group:join', e => {
+    const parts = (e.assignments ?? []).filter(a => a.topic === topic)
+      .flatMap(a => a.partitions).sort((a, b) => a - b)
+    if (owned.length) log({ ev: 'revoked', parts: owned })
+    owned = parts
+    log({ ev: 'assigned', parts })
+  })
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.COMMITTED,
+    fallbackMode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+    highWaterMark: 64 // little read-ahead: what it holds is re-read after a rebalance
+  })
+  // Commit the logged positions every 200 ms (and every 500 messages): log first, then
+  // commit, so a kill -9 repeats at most what was logged since the last commit.
+  const pending = new Map()
+  let inflight = null
+  let sinceFlush = 0
+  const flush = async () => {
+    while (inflight) await inflight
+    if (!pending.size) return
+    // Only partitions still owned: a late commit for a partition that moved would overwrite
+    // its new owner's progress (the classic protocol does not check ownership).
+    const offsets = [...pending].filter(([partition]) => owned.includes(partition))
+      .map(([partition, p]) => ({ topic, partition, ...p }))
+    pending.clear()
+    sinceFlush = 0
+    if (!offsets.length) return
+    inflight = consumer.commit({ offsets })
+      .catch(e => log({ ev: 'commit_failed', error: String(e) }))
+      .finally(() => { inflight = null })
+    await inflight
+  }
+  const timer = setInterval(flush, 200)
+  let stopping = false
+  const stopped = stopSignal().then(() => { stopping = true; stream.close() })
+  for await (const m of stream) {
+    // The stream still hands out what it fetched before a rebalance took the partition
+    // away; its new owner reads that from the committed offset.
+    if (!owned.includes(m.partition)) continue
+    if (delayMs) await sleep(delayMs)
+    log({ ev: 'recs', p: m.partition, o: [Number(m.offset)] })
+    pending.set(m.partition, { offset: m.offset + 1n, leaderEpoch: m.leaderEpoch ?? -1 })
+    if (++sinceFlush >= 500) await flush()
+    if (stopping) break
+  }
+  clearInterval(timer)
+  await flush()
+  await stopped
+  await consumer.close(true)
+  log({ ev: 'closed' })
+}, 600_000)
