@@ -31,14 +31,21 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = {
     "full": dict(produce_s=8, fill={100: 3_000_000, 1024: 500_000}, latency_rate=10_000,
                  latency_s=10, startup_runs=50, tcp_s=3, sqlite_rows=1_000_000,
-                 pg_rows=1_000_000, profile_s=5),
-    "quick": dict(produce_s=1.5, fill={100: 300_000, 1024: 50_000}, latency_rate=10_000,
-                  latency_s=2, startup_runs=10, tcp_s=1, sqlite_rows=200_000,
-                  pg_rows=200_000, profile_s=0),
+                 pg_rows=1_000_000, profile_s=5, wait_quiet_s=300),
+    "quick": dict(produce_s=1, fill={100: 300_000}, latency_rate=10_000, latency_s=1.5,
+                  startup_runs=10, tcp_s=0.5, sqlite_rows=200_000, pg_rows=200_000,
+                  profile_s=0, wait_quiet_s=0),
 }
 SIZES, PARTITIONS, ACKS = (100, 1024), (1, 8), ("1", "all")
-# Quick mode runs the whole produce matrix on memory only; other engines get these rows.
-QUICK_SUBSET = {(100, 8, "1"), (1024, 8, "all")}
+# Quick mode runs a few rows of the produce matrix: these on memory, the first elsewhere.
+QUICK_ROWS = [(100, 8, "1"), (100, 1, "all"), (1024, 8, "1")]
+# Latency at a fixed rate, once per client profile: the Java client's defaults (linger 0,
+# at most 5 requests in flight: the broker's own service time shows) and librdkafka's
+# (linger.ms=5, unlimited requests in flight).
+LATENCY_CLIENTS = [
+    ("linger.ms=0, max.in.flight=5", ["--linger-ms", "0", "-X", "max.in.flight=5"]),
+    ("librdkafka defaults (linger.ms=5)", []),
+]
 
 
 class Engine:
@@ -62,6 +69,30 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def system_busy_s():
+    """CPU seconds all cores spent busy (user, nice, system, irq, softirq, steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLK_TCK
+
+
+def wait_quiet(max_s, say, calm_needed=3):
+    """Wait (up to max_s) until the machine has been nearly idle for calm_needed seconds in
+    a row (under 15% of one core busy each second)."""
+    deadline, calm, told = time.monotonic() + max_s, 0, False
+    while time.monotonic() < deadline:
+        b0 = system_busy_s()
+        time.sleep(1)
+        busy = system_busy_s() - b0
+        calm = calm + 1 if busy < 0.15 else 0
+        if calm >= calm_needed:
+            return True
+        if calm == 0 and not told:
+            say(f"  waiting for a quiet machine (busy {busy:.0%} of a core)")
+            told = True
+    return False
 
 
 def children_cpu():
@@ -117,11 +148,11 @@ class Broker:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(3)
             except subprocess.TimeoutExpired:
                 # a finding for the report, not a reason to stop benchmarking
                 self.bench.results.setdefault("sigterm_hangs", []).append(self.engine.name)
-                self.bench.say(f"  {self.engine.name}: broker did not exit 10 s after SIGTERM; "
+                self.bench.say(f"  {self.engine.name}: broker did not exit 3 s after SIGTERM; "
                                "killed")
                 self.proc.kill()
                 self.proc.wait()
@@ -159,6 +190,28 @@ class Postgres:
         except (subprocess.CalledProcessError, OSError) as e:
             self.reason = f"could not start PostgreSQL ({e})"
         self.url = f"postgres://postgres@127.0.0.1:{self.port}"
+
+    def cpu_s(self):
+        """CPU of the server: the postmaster, its live children, and the children it reaped."""
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                root = int(f.readline())
+        except (OSError, ValueError):
+            return 0.0
+        total = 0.0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(pid) == root:  # utime, stime, cutime, cstime
+                total += sum(int(x) for x in fields[11:15])
+            elif int(fields[1]) == root:
+                total += int(fields[11]) + int(fields[12])
+        return total / CLK_TCK
 
     def psql(self, sql, db="postgres", stdin=None):
         return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
@@ -227,7 +280,15 @@ class Bench:
             pg = self.pg.url
         return engine.url.format(tmp=self.tmp, tag=tag, pg=pg)
 
+    def settle(self):
+        """Full mode: before each workload, wait (up to 2 minutes) for other work on the
+        machine to stop, so one compile elsewhere does not decide a row."""
+        if self.mode == "full" and self.args.wait_quiet != 0:
+            if not wait_quiet(120, self.say, calm_needed=2):
+                self.results["unquiet_workloads"] = self.results.get("unquiet_workloads", 0) + 1
+
     def broker(self, engine):
+        self.settle()
         return Broker(self, engine, self.engine_url(engine))
 
     # -- workloads -------------------------------------------------------------------------
@@ -253,32 +314,44 @@ class Bench:
         res["idle_rss_after_request_mb"] = b.rss_mb()
         b.stop()
 
+    def measured(self, broker, fn):
+        """Runs fn(); returns its result with the CPU the broker, the client (children of
+        this process that ended) and everything else on the machine used meanwhile."""
+        pg = self.pg if broker.engine.needs == "postgres" else None
+        c0, u0, s0, t0 = broker.cpu_s(), children_cpu(), system_busy_s(), time.monotonic()
+        p0 = pg.cpu_s() if pg else 0.0
+        r = fn()
+        c1, u1, s1, t1 = broker.cpu_s(), children_cpu(), system_busy_s(), time.monotonic()
+        p1 = pg.cpu_s() if pg else 0.0
+        cpu = dict(broker_cpu=c1 - c0, client_cpu=u1 - u0, wall=t1 - t0,
+                   storage_cpu=(p1 - p0) if pg else None,
+                   other_cpu=max(0.0, (s1 - s0) - (c1 - c0) - (u1 - u0) - (p1 - p0)))
+        return r, cpu
+
     def produce_matrix(self, engine, res):
         rows = res["produce"] = []
-        for size in SIZES:
-            for parts in PARTITIONS:
-                for acks in ACKS:
-                    if self.mode == "quick" and engine.name != "memory" and \
-                            (size, parts, acks) not in QUICK_SUBSET:
-                        continue
-                    b = self.broker(engine)
-                    c0, u0 = b.cpu_s(), children_cpu()
-                    r = self.perf("produce", "-b", b.addr, "-t", f"p{size}-{parts}-{acks}",
-                                  "-p", parts, "-s", size, "--acks", acks,
-                                  "-d", self.m["produce_s"])
-                    c1, u1 = b.cpu_s(), children_cpu()
-                    row = dict(size=size, partitions=parts, acks=acks, rps=r["records_per_s"],
-                               mbps=r["mb_per_s"], p50=r["latency_ms"]["p50"],
-                               p99=r["latency_ms"]["p99"], records=r["records"],
-                               errors=r["errors"], seconds=r["seconds"],
-                               broker_cpu=c1 - c0, client_cpu=u1 - u0,
-                               cpu_per_gb=(c1 - c0) / (r["bytes"] / 1e9) if r["bytes"] else None,
-                               peak_rss_mb=b.hwm_mb())
-                    b.stop()
-                    rows.append(row)
-                    self.say(f"  {engine.name:8} produce {size:>4} B {parts}p acks={acks:3}: "
-                             f"{fmt_int(row['rps'])} records/s, {row['mbps']:.1f} MB/s, "
-                             f"p99 {row['p99']:.1f} ms, broker {row['broker_cpu']:.2f} CPU-s")
+        combos = [(s, p, a) for s in SIZES for p in PARTITIONS for a in ACKS]
+        if self.mode == "quick":
+            combos = QUICK_ROWS if engine.name == "memory" else QUICK_ROWS[:1]
+        for size, parts, acks in combos:
+            b = self.broker(engine)
+            r, cpu = self.measured(b, lambda: self.perf(
+                "produce", "-b", b.addr, "-t", f"p{size}-{parts}-{acks}", "-p", parts, "-s",
+                size, "--acks", acks, "-d", self.m["produce_s"]))
+            row = dict(size=size, partitions=parts, acks=acks, rps=r["records_per_s"],
+                       mbps=r["mb_per_s"], p50=r["latency_ms"]["p50"],
+                       p99=r["latency_ms"]["p99"], records=r["records"], errors=r["errors"],
+                       seconds=r["seconds"], **cpu,
+                       cpu_per_gb=cpu["broker_cpu"] / (r["bytes"] / 1e9) if r["bytes"] else None,
+                       peak_rss_mb=b.hwm_mb())
+            b.stop()
+            rows.append(row)
+            self.say(f"  {engine.name:8} produce {size:>4} B {parts}p acks={acks:3}: "
+                     f"{fmt_int(row['rps'])} records/s, {row['mbps']:.1f} MB/s, "
+                     f"p99 {row['p99']:.1f} ms, broker {row['broker_cpu']:.2f} CPU-s"
+                     + (f", PostgreSQL {row['storage_cpu']:.2f} CPU-s"
+                        if row["storage_cpu"] is not None else "")
+                     + f", others {row['other_cpu']:.2f} CPU-s")
 
     def consume(self, engine, res):
         rows = res["consume"] = []
@@ -287,14 +360,12 @@ class Bench:
             topic = f"c{size}"
             w = self.perf("produce", "-b", b.addr, "-t", topic, "-p", 8, "-s", size,
                           "--acks", 1, "-n", n)
-            c0, u0 = b.cpu_s(), children_cpu()
-            r = self.perf("consume", "-b", b.addr, "-t", topic, "-n", w["records"],
-                          "-d", 120)
-            c1, u1 = b.cpu_s(), children_cpu()
+            r, cpu = self.measured(b, lambda: self.perf(
+                "consume", "-b", b.addr, "-t", topic, "-n", w["records"], "-d", 120))
             rows.append(dict(size=size, partitions=8, records=r["records"],
                              expected=w["records"], rps=r["records_per_s"], mbps=r["mb_per_s"],
-                             start_ms=r.get("start_ms", 0), broker_cpu=c1 - c0,
-                             client_cpu=u1 - u0, peak_rss_mb=b.hwm_mb(), errors=r["errors"]))
+                             seconds=r["seconds"], start_ms=r.get("start_ms", 0), **cpu,
+                             peak_rss_mb=b.hwm_mb(), errors=r["errors"]))
             b.stop()
             row = rows[-1]
             self.say(f"  {engine.name:8} consume {size:>4} B 8p: {fmt_int(row['rps'])} "
@@ -303,53 +374,64 @@ class Bench:
     def latency(self, engine, res):
         rate, secs = self.m["latency_rate"], self.m["latency_s"]
         n = int(rate * secs)
-        b = self.broker(engine)
-        topic = "latency"
-        subprocess.run([self.hako, "topic", "create", topic, "--partitions", "1", "--broker",
-                        f"tcp://{b.addr}"], check=True, stdout=subprocess.DEVNULL,
-                       stderr=self.log)
-        ccmd = [self.hako, "perf", "consume", "-b", b.addr, "-t", topic, "-n", str(n), "-d",
-                str(secs + 15), "--json", "--no-progress"]
-        self.note_command(ccmd)
-        consumer = subprocess.Popen(ccmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        time.sleep(0.5)  # let it connect and assign before the first record
-        p = self.perf("produce", "-b", b.addr, "-t", topic, "-s", 100, "--acks", "all",
-                      "--linger-ms", 0, "-r", rate, "-n", n)
-        out, _ = consumer.communicate(timeout=secs + 30)
-        c = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
-        b.stop()
-        res["latency"] = dict(rate=rate, seconds=secs, size=100, partitions=1, acks="all",
-                              linger_ms=0, produced=p["records"], consumed=c["records"],
-                              ack=p["latency_ms"], e2e=c["latency_ms"],
-                              errors=p["errors"] + c["errors"])
-        self.say(f"  {engine.name:8} latency at {fmt_int(rate)}/s: ack p50 "
-                 f"{p['latency_ms']['p50']:.3f} ms p99 {p['latency_ms']['p99']:.3f} ms; "
-                 f"end-to-end p50 {c['latency_ms']['p50']:.1f} ms")
+        rows = res["latency"] = []
+        clients = LATENCY_CLIENTS[:1] if self.mode == "quick" else LATENCY_CLIENTS
+        for label, extra in clients:
+            b = self.broker(engine)
+            topic = "latency"
+            subprocess.run([self.hako, "topic", "create", topic, "--partitions", "1",
+                            "--broker", f"tcp://{b.addr}"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=self.log)
+            ccmd = [self.hako, "perf", "consume", "-b", b.addr, "-t", topic, "-n", str(n),
+                    "-d", str(secs + 15), "--json", "--no-progress"]
+            self.note_command(ccmd)
+            consumer = subprocess.Popen(ccmd, stdout=subprocess.PIPE, stderr=self.log,
+                                        text=True)
+            time.sleep(0.5)  # let it connect and assign before the first record
+            p = self.perf("produce", "-b", b.addr, "-t", topic, "-s", 100, "--acks", "all",
+                          "-r", rate, "-n", n, *extra)
+            out, _ = consumer.communicate(timeout=secs + 60)
+            c = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+            b.stop()
+            rows.append(dict(client=label, rate=rate, seconds=secs, size=100, partitions=1,
+                             acks="all", produced=p["records"], consumed=c["records"],
+                             achieved=p["records_per_s"], ack=p["latency_ms"],
+                             e2e=c["latency_ms"], errors=p["errors"] + c["errors"]))
+            self.say(f"  {engine.name:8} latency at {fmt_int(rate)}/s, {label}: ack p50 "
+                     f"{p['latency_ms']['p50']:.3f} ms p99 {p['latency_ms']['p99']:.3f} ms; "
+                     f"end-to-end p50 {c['latency_ms']['p50']:.1f} ms")
 
     def startup(self, engine, res):
+        self.settle()
         port = free_port()
         url = self.engine_url(engine)
         r = self.run_json([self.hako, "perf", "startup", "--runs", str(self.m["startup_runs"]),
-                           "--broker", f"127.0.0.1:{port}", "--timeout", "5", "--json", "--",
+                           "--broker", f"127.0.0.1:{port}", "--timeout", "5", "--stop-timeout", "1", "--json", "--",
                            self.hako,
                            "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
                            "--storage-engine", url, "--silent"])
         res["startup"] = r
+        if "exec_floor" not in self.results:
+            # what any start of this binary pays: exec, dynamic linking, static init, exit
+            self.results["exec_floor"] = self.run_json(
+                [self.hako, "perf", "startup", "--runs", str(self.m["startup_runs"]),
+                 "--until-exit", "--json", "--", self.hako, "--version"])
         self.say(f"  {engine.name:8} start-up median {r['median_ms']:.2f} ms "
                  f"(p90 {r['p90_ms']:.2f}, {r['runs']} runs)"
                  + (f"; {r['stop_hangs']} runs did not exit on SIGTERM" if r.get("stop_hangs")
                     else ""))
 
     def profile(self, engine, res):
-        """perf record on the broker during the headline workload: where its time goes."""
+        """Full mode: perf record on the broker during the headline workload (100 B, 8
+        partitions, acks=1): where its time goes, as self time per binary and function."""
         if not shutil.which("perf") or not self.m["profile_s"]:
             return
         b = self.broker(engine)
         data = os.path.join(self.out_dir, f"perf-{engine.name}.data")
-        rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data, "-p",
+        rec = subprocess.Popen(["perf", "record", "-F", "999", "-o", data, "-p",
                                 str(b.proc.pid)], stdout=subprocess.DEVNULL, stderr=self.log)
         time.sleep(0.3)
-        cmd_note = ["perf", "record", "-F", "999", "-g", "-p", "$BROKER_PID"]
+        cmd_note = ["perf", "record", "-F", "999", "-p", "$BROKER_PID"]
         self.note_command(cmd_note)
         self.perf("produce", "-b", b.addr, "-t", "profile", "-p", 8, "-s", 100, "--acks", 1,
                   "-d", self.m["profile_s"])
@@ -360,6 +442,7 @@ class Bench:
                                        f"{self.m['profile_s']} s",
                               dso=self.perf_report(data, "dso", 1.0),
                               symbols=self.perf_report(data, "dso,sym", 1.0))
+        os.remove(data)
 
     def perf_report(self, data, sort, limit):
         p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g",
@@ -376,6 +459,7 @@ class Bench:
     # -- baselines ---------------------------------------------------------------------------
     def baselines(self):
         base = self.results["baselines"]
+        self.settle()
         tool = os.path.join(self.out_dir, "tcp_baseline")
         if os.path.exists(tool):
             base["tcp_stream"] = self.run_json([tool, "stream", str(self.m["tcp_s"])])
@@ -426,6 +510,66 @@ class Bench:
                            f"< {n} rows (bigint, 100-byte bytea)"])
         return dict(rows=n, seconds=secs, rows_per_s=n / secs)
 
+    def exec_baselines(self):
+        """Where start-up goes before main(): exec of an empty C program, and of the same
+        program linked against hako's direct shared libraries (all, and each alone)."""
+        self.settle()
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            return
+        elf = subprocess.run(["readelf", "-d", self.hako], stdout=subprocess.PIPE,
+                             text=True).stdout
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", elf)
+        src = os.path.join(self.tmp, "empty.c")
+        with open(src, "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        runs = str(max(20, self.m["startup_runs"]))
+
+        def timed(name, libs):
+            exe = os.path.join(self.tmp, name)
+            r = subprocess.run([cc, "-O2", src, "-o", exe, "-Wl,--no-as-needed"]
+                               + [f"-l:{lib}" for lib in libs], stderr=self.log)
+            if r.returncode != 0:
+                return None
+            return self.run_json([self.hako, "perf", "startup", "--runs", runs,
+                                  "--until-exit", "--json", "--", exe])["median_ms"]
+
+        out = self.results["exec_baselines"] = dict(needed=needed)
+        out["empty"] = timed("empty", [])
+        out["empty_with_hako_libs"] = timed("empty-libs", needed)
+        out["each"] = {}
+        for lib in needed:
+            if not lib.startswith(("libc.so", "libm.so")):
+                out["each"][lib] = timed("empty-" + lib, [lib])
+        self.say(f"  exec of an empty program: {out['empty']:.2f} ms; linked against hako's "
+                 f"{len(needed)} direct libraries: {out['empty_with_hako_libs']:.2f} ms")
+        self.note_command(["cc", "-O2", "empty.c", "-Wl,--no-as-needed", "-l:<each NEEDED "
+                           "library of build/hako>", "&&", "build/hako", "perf", "startup",
+                           "--until-exit", "--", "./a.out"])
+
+    def startup_profile(self):
+        """perf record over repeated `hako --version`: the top functions of process start."""
+        self.settle()
+        if not shutil.which("perf") or not self.m["profile_s"]:
+            return
+        data = os.path.join(self.out_dir, "perf-startup.data")
+        loop = f"for i in $(seq 40); do {shlex.quote(self.hako)} --version >/dev/null; done"
+        subprocess.run(["perf", "record", "-F", "20000", "-o", data, "--", "sh", "-c", loop],
+                       stdout=subprocess.DEVNULL, stderr=self.log)
+        self.note_command(["perf", "record", "-F", "20000", "--", "sh", "-c",
+                           "for i in $(seq 40); do build/hako --version; done"])
+        p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                            "--comm", "hako", "--percentage", "relative", "--sort", "dso,sym",
+                            "--percent-limit", "1.5"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        rows = []
+        for line in p.stdout.splitlines():
+            m = re.match(r"^\s+([\d.]+)%\s+(.*)$", line)
+            if m:
+                rows.append((float(m.group(1)), re.sub(r"\s+", " ", m.group(2).strip())[:140]))
+        self.results["startup_profile"] = rows[:15]
+        os.remove(data)
+
     # -- footprint -----------------------------------------------------------------------------
     def binary(self):
         stripped = os.path.join(self.tmp, "hako.stripped")
@@ -441,8 +585,12 @@ class Bench:
     # -- the run -------------------------------------------------------------------------------
     def run(self):
         started = time.monotonic()
-        self.results["loadavg_before"] = loadavg()
         self.say(f"hako bench ({self.mode} mode), logs in {self.log.name}")
+        wait_s = self.args.wait_quiet if self.args.wait_quiet is not None else self.m["wait_quiet_s"]
+        if wait_s and not wait_quiet(wait_s, self.say):
+            self.say("  the machine did not become quiet; measuring anyway (see the 'others' "
+                     "column)")
+        self.results["loadavg_before"] = loadavg()
         wanted = [e for e in ENGINES if not self.args.engines or e.name in self.args.engines]
         if any(e.needs == "postgres" for e in wanted) and not self.args.no_postgres:
             self.pg = Postgres(self)
@@ -460,9 +608,10 @@ class Bench:
                 self.produce_matrix(engine, res)
                 self.consume(engine, res)
                 self.latency(engine, res)
-                if engine.name == "memory" or self.args.profile_all:
-                    self.profile(engine, res)
+                self.profile(engine, res)
             self.baselines()
+            self.exec_baselines()
+            self.startup_profile()
         finally:
             if self.pg:
                 self.pg.stop()
@@ -533,8 +682,8 @@ def main():
                     help="logs, raw results.json, perf data, helper binaries")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     ap.add_argument("--no-postgres", action="store_true", help="don't start PostgreSQL")
-    ap.add_argument("--profile-all", action="store_true",
-                    help="profile every engine, not only memory (full mode)")
+    ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
+                    help="first wait up to this long for an idle machine (full: 300, quick: 0)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     Bench(args).run()

@@ -31,6 +31,11 @@ def size_name(b):
     return "1 KiB" if b == 1024 else f"{b} B"
 
 
+def pct(r, key):
+    t = r.get("wall") or r.get("seconds")
+    return f"{r[key] / t:.0%}" if t and r.get(key) is not None else "–"
+
+
 def met(ok):
     return "**met**" if ok else "**missed**"
 
@@ -75,7 +80,8 @@ def render(results, commands, machine, args=None):
     if mem:
         b = best_produce(mem)
         rows.append(["memory engine ≥ 600,000 records/s of 100-byte records",
-                     f"{n0(b['rps'])} records/s ({b['partitions']} partitions, acks={b['acks']})",
+                     f"{n0(b['rps'])} records/s ({b['partitions']} partition"
+                     f"{'s' if b['partitions'] > 1 else ''}, acks={b['acks']})",
                      met(b["rps"] >= TARGET_MEMORY_RPS)])
     for name, res in eng.items():
         if "idle_rss_mb" in res:
@@ -114,6 +120,9 @@ def render(results, commands, machine, args=None):
     if results.get("loadavg_before"):
         L.append(f"- Load average (1, 5, 15 min) before the run {results['loadavg_before']}, "
                  f"after {results.get('loadavg_after', '?')}")
+    if results.get("unquiet_workloads"):
+        L.append(f"- {results['unquiet_workloads']} workloads started without 2 quiet seconds "
+                 "first (other work on the machine did not stop within 2 minutes)")
     L.append("- Broker and clients share the machine's cores; the broker runs one event-loop "
              "thread (plus a storage worker thread on SQLite).")
     L.append("")
@@ -132,15 +141,20 @@ def render(results, commands, machine, args=None):
         for r in res.get("produce", []):
             rows.append([name, size_name(r["size"]), r["partitions"], r["acks"], n0(r["rps"]),
                          f1(r["mbps"]), f1(r["p50"]), f1(r["p99"]),
-                         f"{r['broker_cpu'] / r['seconds']:.0%}" if r["seconds"] else "–",
-                         f"{r['client_cpu'] / r['seconds']:.0%}" if r["seconds"] else "–",
-                         f2(r["cpu_per_gb"]), f1(r["peak_rss_mb"]),
+                         pct(r, "broker_cpu"), pct(r, "client_cpu"), pct(r, "storage_cpu"),
+                         pct(r, "other_cpu"), f2(r["cpu_per_gb"]), f1(r["peak_rss_mb"]),
                          r["errors"] or ""])
     L.append(table(["engine", "record", "partitions", "acks", "records/s", "MB/s",
-                    "ack p50 ms", "ack p99 ms", "broker CPU", "client CPU",
+                    "ack p50 ms", "ack p99 ms", "broker CPU", "client CPU", "storage server CPU",
+                    "others' CPU",
                     "broker CPU-s/GB", "broker peak RSS MB", "errors"], rows))
     L.append("")
-    L.append("Broker/client CPU are shares of one core over the run (200% would be both cores).")
+    L.append("CPU columns are shares of one core over the run (the machine has "
+             f"{machine['cores']}: {machine['cores'] * 100}% is all of it). \"Others\" is "
+             "everything else the machine did meanwhile — other processes, and kernel "
+             "interrupt/softirq time (loopback networking) not charged to a process; a large "
+             "figure there means the row was measured on a busy machine. \"Storage server\" is the "
+             "PostgreSQL server's processes (postmaster and backends), for the postgres engine.")
     L.append("")
 
     # -- consume -------------------------------------------------------------------------------
@@ -156,31 +170,37 @@ def render(results, commands, machine, args=None):
         for r in res.get("consume", []):
             rows.append([name, size_name(r["size"]), r["partitions"], n0(r["records"]),
                          n0(r["rps"]), f1(r["mbps"]), f1(r["start_ms"]),
-                         f1(r["peak_rss_mb"]), r["errors"] or ""])
+                         pct(r, "broker_cpu"), pct(r, "client_cpu"), pct(r, "storage_cpu"),
+                         pct(r, "other_cpu"), f1(r["peak_rss_mb"]), r["errors"] or ""])
     L.append(table(["engine", "record", "partitions", "records", "records/s", "MB/s",
-                    "first record after ms", "broker peak RSS MB", "errors"], rows))
+                    "first record after ms", "broker CPU", "client CPU", "storage server CPU",
+                    "others' CPU",
+                    "broker peak RSS MB", "errors"], rows))
     L.append("")
 
     # -- latency -------------------------------------------------------------------------------
     L.append("## Latency at a fixed rate")
     L.append("")
-    lat_any = next((r["latency"] for r in eng.values() if "latency" in r), None)
+    lat_any = next((r["latency"][0] for r in eng.values() if r.get("latency")), None)
     if lat_any:
         L.append(f"{n0(lat_any['rate'])} records/s of 100 B for {lat_any['seconds']} s to one "
-                 "partition, acks=all, linger.ms=0, while one consumer reads the same partition. "
-                 "Ack latency: produce() to delivery report (µs clock). End-to-end: the record's "
-                 "CreateTime (a millisecond clock) to receipt by the consumer.")
+                 "partition, acks=all, while one consumer reads the same partition; a fresh "
+                 "broker per row. Two client profiles: the Java client's defaults (linger.ms=0, "
+                 "at most 5 requests in flight), where the broker's own service time shows, and "
+                 "librdkafka's (linger.ms=5, no limit on requests in flight). Ack latency: "
+                 "produce() to delivery report (µs clock). End-to-end: the record's CreateTime "
+                 "(a millisecond clock) to receipt by the consumer. \"achieved\" below the "
+                 "target rate means the broker fell behind and latency is queueing.")
         L.append("")
     rows = []
     for name, res in eng.items():
-        lt = res.get("latency")
-        if lt:
+        for lt in res.get("latency", []):
             a, e = lt["ack"], lt["e2e"]
-            rows.append([name, n0(lt["rate"]), f3(a["p50"]), f3(a["p99"]), f3(a["p999"]),
-                         f3(a["max"]), f1(e["p50"]), f1(e["p99"]), f1(e["max"]),
+            rows.append([name, lt["client"], n0(lt["achieved"]), f3(a["p50"]), f3(a["p99"]),
+                         f3(a["p999"]), f3(a["max"]), f1(e["p50"]), f1(e["p99"]), f1(e["max"]),
                          lt["errors"] or ""])
-    L.append(table(["engine", "records/s", "ack p50 ms", "ack p99 ms", "ack p99.9 ms",
-                    "ack max ms", "end-to-end p50 ms", "end-to-end p99 ms",
+    L.append(table(["engine", "client", "achieved records/s", "ack p50 ms", "ack p99 ms",
+                    "ack p99.9 ms", "ack max ms", "end-to-end p50 ms", "end-to-end p99 ms",
                     "end-to-end max ms", "errors"], rows))
     L.append("")
 
@@ -200,7 +220,7 @@ def render(results, commands, machine, args=None):
                      f"{f1(peak[0])} ({peak[1]})",
                      " / ".join(f2(c["cpu_per_gb"]) if c else "–" for c in cpu),
                      f"{f2(s.get('median_ms'))} ({f2(s.get('p90_ms'))})",
-                     f2(s.get("stop_median_ms")) + (f" ({s['stop_hangs']} of {s['runs']} runs "
+                     (f2(s.get("stop_median_ms")) if s.get("stop_median_ms", -1) >= 0 else "–") + (f" ({s['stop_hangs']} of {s['runs']} runs "
                                                     "never exited)" if s.get("stop_hangs") else "")])
     L.append(table(["engine", "idle RSS MB", "RSS after first request MB",
                     "peak RSS MB (workload)", "broker CPU-s per GB produced (100 B / 1 KiB, 8p)",
@@ -213,11 +233,37 @@ def render(results, commands, machine, args=None):
                  f"{len(bi['shared_libs'])} shared libraries ({', '.join(bi['shared_libs'])}). "
                  "librdkafka is there for `hako perf` only.")
         L.append("")
+    fl = results.get("exec_floor")
+    if fl:
+        L.append(f"Floor of any start of this binary — `hako perf startup --until-exit -- "
+                 f"build/hako --version` (exec, dynamic linking, static initialisers, exit): "
+                 f"median {f2(fl['median_ms'])} ms (p90 {f2(fl['p90_ms'])}).")
+        L.append("")
     L.append("Start-up is measured by `hako perf startup`: posix_spawn of the broker command, "
              "then connect attempts every 50 µs and an ApiVersions v0 request; the time is "
              "spawn → answer received. Peak RSS on the memory engine grows with the data held: "
              "it is the engine's storage, not overhead.")
     L.append("")
+
+    eb = results.get("exec_baselines")
+    if eb and eb.get("empty") is not None:
+        L.append(f"Exec → exit of an empty C program: {f2(eb['empty'])} ms; of the same program "
+                 f"linked against the {len(eb['needed'])} libraries `build/hako` names directly "
+                 f"(NEEDED; the loader pulls in the rest): {f2(eb['empty_with_hako_libs'])} ms. "
+                 "Each of them alone:")
+        L.append("")
+        each = sorted(((v, k) for k, v in eb["each"].items() if v is not None), reverse=True)
+        L.append(table(["library", "empty program + it, exec → exit ms"],
+                       [[k, f2(v)] for v, k in each]))
+        L.append("")
+    sp = results.get("startup_profile")
+    if sp:
+        L.append("`perf record -F 20000` over 40 runs of `hako --version` (self time in the "
+                 "`hako` process):")
+        L.append("")
+        L.append(table(["share", "binary / function"],
+                       [[f"{v:.1f}%", d.replace("|", "\\|")] for v, d in sp]))
+        L.append("")
 
     # -- baselines -----------------------------------------------------------------------------
     L.append("## Baselines and ratios")
@@ -264,10 +310,17 @@ def render(results, commands, machine, args=None):
                               "raw SQLite inserts")
     if tp:
         for name, res in eng.items():
-            lt = res.get("latency")
-            if lt:
-                ratios.append(f"{name} engine ack p50 at {n0(lt['rate'])}/s: "
+            for lt in res.get("latency", [])[:1]:
+                ratios.append(f"{name} engine ack p50 at {n0(lt['rate'])}/s ({lt['client']}): "
                               f"{lt['ack']['p50'] / tp['p50_ms']:.1f}× a raw loopback round trip")
+    fl = results.get("exec_floor")
+    if fl:
+        for name, res in eng.items():
+            st = res.get("startup")
+            if st:
+                ratios.append(f"{name} engine start-up {f2(st['median_ms'])} ms, of which "
+                              f"{f2(fl['median_ms'])} ms ({fl['median_ms'] / st['median_ms']:.0%}) "
+                              "is what `hako --version` also pays")
     if "postgres" in eng and pg and "rows_per_s" in pg:
         r = find(eng["postgres"], 100, 8, "1") or best_produce(eng["postgres"])
         ratios.append(f"PostgreSQL engine: {n0(r['rps'])} records/s = "
@@ -281,7 +334,7 @@ def render(results, commands, machine, args=None):
         L.append("## Where the time goes")
         L.append("")
         for name, p in profiled:
-            L.append(f"`perf record -F 999 -g` on the {name}-engine broker during {p['workload']} "
+            L.append(f"`perf record -F 999` on the {name}-engine broker during {p['workload']} "
                      "(self time, samples of the broker process only):")
             L.append("")
             L.append(table(["share", "binary"], [[f"{s:.1f}%", d] for s, d in p["dso"]]))
@@ -308,7 +361,7 @@ def render(results, commands, machine, args=None):
         L.append("")
     hangs = results.get("sigterm_hangs")
     if hangs:
-        L.append(f"Brokers that did not exit within 10 s of SIGTERM and were killed: "
+        L.append(f"Brokers that did not exit within 3 s of SIGTERM and were killed: "
                  f"{len(hangs)} ({', '.join(sorted(set(hangs)))}).")
         L.append("")
     skipped = results.get("skipped", {})

@@ -2,10 +2,11 @@
 // offsets (GROUP_ID_NOT_FOUND / NON_EMPTY_GROUP otherwise). The removal is a
 // compare-and-swap on the group's state, so a member joining at the same moment on
 // another broker either keeps the group alive or finds it gone.
+#include "hako/protocol/messages/delete_groups.h"
+
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/delete_groups.h"
 
 namespace hako::broker {
 

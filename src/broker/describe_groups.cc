@@ -2,10 +2,11 @@
 // the same housekeeping any broker does when it touches a group). As Kafka: an unknown
 // group is "Dead" with no error (v0-5); member metadata, assignments and the protocol
 // name are shown for Stable groups only.
+#include "hako/protocol/messages/describe_groups.h"
+
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/describe_groups.h"
 
 namespace hako::broker {
 

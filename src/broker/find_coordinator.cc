@@ -1,9 +1,10 @@
 // FindCoordinator (key 10): every broker can coordinate every group and transactional id
 // (their state lives in storage and changes only by compare-and-swap), so the answer is
 // always this broker. v4+ batch several keys. Key types: 0 group, 1 transaction.
+#include "hako/protocol/messages/find_coordinator.h"
+
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/find_coordinator.h"
 
 namespace hako::broker {
 

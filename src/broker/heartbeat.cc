@@ -1,9 +1,10 @@
 // Heartbeat (key 12): keeps a member's session alive and tells it when a rebalance has
 // begun (REBALANCE_IN_PROGRESS). v3+ carry group.instance.id.
+#include "hako/protocol/messages/heartbeat.h"
+
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/heartbeat.h"
 
 namespace hako::broker {
 

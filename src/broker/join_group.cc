@@ -2,15 +2,15 @@
 // (group/coordinator.h). The request may park until every member has rejoined.
 // v0 has no rebalance timeout (the session timeout stands in, as in Kafka); v4+ use the
 // MEMBER_ID_REQUIRED two-step join; v5+ carry group.instance.id (static membership).
+#include "hako/protocol/messages/join_group.h"
+
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/join_group.h"
 
 namespace hako::broker {
 
-awaitable<std::optional<std::string>> handle_join_group(request_context& ctx,
-                                                        protocol::reader& r) {
+awaitable<std::optional<std::string>> handle_join_group(request_context& ctx, protocol::reader& r) {
     protocol::join_group::request req;
     req.decode(r, ctx.version());
     const auto v = ctx.version();

@@ -1,10 +1,11 @@
 // LeaveGroup (key 13): members leave (a rebalance follows). v0-2 name one member; v3+ a
 // batch, where an empty member id with a group.instance.id removes that static member
 // (the admin "remove members from consumer group" call).
+#include "hako/protocol/messages/leave_group.h"
+
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/leave_group.h"
 
 namespace hako::broker {
 

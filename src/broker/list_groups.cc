@@ -1,13 +1,14 @@
 // ListGroups (key 16): every group in storage with its protocol type; v4+ report and
 // filter by state, v5+ by type ("classic": every hako group is a classic group). Filters
 // compare case-insensitively, as Kafka does.
+#include "hako/protocol/messages/list_groups.h"
+
 #include <algorithm>
 #include <cctype>
 
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/list_groups.h"
 
 namespace hako::broker {
 

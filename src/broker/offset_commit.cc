@@ -4,12 +4,13 @@
 // static instance; generation -1 with no member id: simple/admin commits, accepted while
 // the group has no members), and metadata over offset.metadata.max.bytes is refused.
 // v2-4's retention_time_ms is ignored: retention is the broker's offsets.retention.
+#include "hako/protocol/messages/offset_commit.h"
+
 #include <map>
 
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/offset_commit.h"
 
 namespace hako::broker {
 
@@ -47,10 +48,11 @@ awaitable<std::optional<std::string>> handle_offset_commit(request_context& ctx,
         auto instance = v >= 7 ? req.group_instance_id : std::nullopt;
         auto generation = v >= 1 ? req.generation_id_or_member_epoch : -1;
         group_error = co_await ctx.b.groups().authorize_commit(req.group_id, req.member_id,
-                                                                instance, generation, v);
+                                                               instance, generation, v);
     }
 
-    const auto max_metadata = static_cast<std::size_t>(ctx.b.groups().config().offset_metadata_max_bytes);
+    const auto max_metadata =
+        static_cast<std::size_t>(ctx.b.groups().config().offset_metadata_max_bytes);
     const auto now = now_ms();
     std::vector<storage::committed_offset> commits;
     for (std::size_t i = 0; i < req.topics.size(); ++i) {

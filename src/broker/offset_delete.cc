@@ -2,12 +2,13 @@
 // group may lose any; a consumer group with members only those of topics no member
 // subscribes to (GROUP_SUBSCRIBED_TO_TOPIC otherwise, read from the members'
 // ConsumerProtocolSubscription); any other group with members answers NON_EMPTY_GROUP.
+#include "hako/protocol/messages/offset_delete.h"
+
 #include <map>
 
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/offset_delete.h"
 
 namespace hako::broker {
 

@@ -3,11 +3,12 @@
 // v8+ for several groups at once. A partition without a committed offset answers -1 with
 // empty metadata, as Kafka does. require_stable (v7+) has nothing to wait for until
 // transactional offset commits exist.
+#include "hako/protocol/messages/offset_fetch.h"
+
 #include <map>
 
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/offset_fetch.h"
 
 namespace hako::broker {
 
@@ -33,8 +34,9 @@ struct answer_topic {
 };
 
 // `topics` nullopt: every committed offset of the group.
-awaitable<std::vector<answer_topic>> lookup(storage::engine& store, const std::string& group_id,
-                                            const std::optional<std::vector<wanted_topic>>& topics) {
+awaitable<std::vector<answer_topic>> lookup(
+    storage::engine& store, const std::string& group_id,
+    const std::optional<std::vector<wanted_topic>>& topics) {
     auto committed = co_await store.fetch_offsets(group_id);
     std::map<std::pair<std::string, std::int32_t>, const storage::committed_offset*> by_key;
     for (const auto& c : committed) by_key[{c.topic, c.partition}] = &c;

@@ -1,14 +1,14 @@
 // SyncGroup (key 14): the leader hands in the assignment, followers park until it is in
 // (group/coordinator.h). v5 checks the protocol type and name against the group's.
+#include "hako/protocol/messages/sync_group.h"
+
 #include "broker/group/coordinator.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/sync_group.h"
 
 namespace hako::broker {
 
-awaitable<std::optional<std::string>> handle_sync_group(request_context& ctx,
-                                                        protocol::reader& r) {
+awaitable<std::optional<std::string>> handle_sync_group(request_context& ctx, protocol::reader& r) {
     protocol::sync_group::request req;
     req.decode(r, ctx.version());
     const auto v = ctx.version();
@@ -26,7 +26,8 @@ awaitable<std::optional<std::string>> handle_sync_group(request_context& ctx,
         s.protocol_type = req.protocol_type;
         s.protocol_name = req.protocol_name;
     }
-    for (auto& a : req.assignments) s.assignments.emplace_back(a.member_id, std::move(a.assignment));
+    for (auto& a : req.assignments)
+        s.assignments.emplace_back(a.member_id, std::move(a.assignment));
 
     auto out = co_await ctx.b.groups().sync(req.group_id, std::move(s));
     resp.error_code = code(out.error);

@@ -32,6 +32,7 @@ struct options {
     bool json = false;
     bool progress = true;
     std::vector<std::string> config;  // -X key=value, passed to librdkafka verbatim
+    std::string stats_file;           // librdkafka statistics JSON lines, for diagnosis
 };
 
 // One per worker thread, written by that thread only and read by the progress line.
@@ -84,7 +85,9 @@ result run_consume(const options& o);
 struct startup_options {
     std::string broker = "127.0.0.1:9092";
     int runs = 20;
-    double timeout_s = 10;
+    double timeout_s = 10;       // for the first answer
+    double stop_timeout_s = 1;   // for the exit after SIGTERM; then SIGKILL
+    bool until_exit = false;     // time exec -> exit of the command instead
     bool json = false;
     std::vector<std::string> command;
 };

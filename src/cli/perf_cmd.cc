@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fmt/core.h>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -65,11 +66,35 @@ void set_conf(rd_kafka_conf_t* conf, const std::string& key, const std::string& 
         throw std::invalid_argument("librdkafka setting " + key + "=" + value + ": " + err);
 }
 
+namespace {
+
+std::mutex stats_mu;
+std::FILE* stats_out = nullptr;
+
+int on_stats(rd_kafka_t*, char* json, std::size_t len, void*) {
+    std::lock_guard lock(stats_mu);
+    if (stats_out) {
+        std::fwrite(json, 1, len, stats_out);
+        std::fputc('\n', stats_out);
+        std::fflush(stats_out);
+    }
+    return 0;  // librdkafka frees json
+}
+
+}  // namespace
+
 rd_kafka_conf_t* base_conf(const options& o) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     try {
         set_conf(conf, "bootstrap.servers", bootstrap_servers(o.broker));
         set_conf(conf, "client.id", "hako-perf");
+        if (!o.stats_file.empty()) {
+            std::lock_guard lock(stats_mu);
+            if (!stats_out && !(stats_out = std::fopen(o.stats_file.c_str(), "w")))
+                throw std::runtime_error("cannot write --stats-file " + o.stats_file);
+            set_conf(conf, "statistics.interval.ms", "1000");
+            rd_kafka_conf_set_stats_cb(conf, on_stats);
+        }
         for (const auto& kv : o.config) {
             auto eq = kv.find('=');
             if (eq == std::string::npos)
@@ -173,6 +198,8 @@ void add_common(CLI::App* c, options& o, const char* threads_flag, const char* t
     c->add_flag("--json", o.json, "print the summary as one JSON line on stdout");
     c->add_flag("!--no-progress", o.progress, "no progress line on stderr");
     c->add_option("-X,--config", o.config, "librdkafka setting key=value (repeatable)");
+    c->add_option("--stats-file", o.stats_file,
+                  "write librdkafka's statistics (JSON, one line a second per client) here");
 }
 
 }  // namespace
@@ -227,6 +254,12 @@ std::function<int()> add_perf_command(CLI::App& app) {
         ->check(CLI::Range(1, 100000))->capture_default_str();
     start->add_option("--timeout", so->timeout_s, "seconds to wait for one answer")
         ->capture_default_str();
+    start->add_option("--stop-timeout", so->stop_timeout_s,
+                      "seconds to wait for the exit after SIGTERM before SIGKILL (counted as a "
+                      "hang)")
+        ->capture_default_str();
+    start->add_flag("--until-exit", so->until_exit,
+                    "time exec -> exit of the command instead (e.g. of `hako --version`)");
     start->add_flag("--json", so->json, "print the summary as one JSON line on stdout");
     start->add_option("command", so->command,
                       "the broker command, after --, e.g. -- hako broker --listener-url "

@@ -1,6 +1,7 @@
 // `hako perf startup -- <broker command>`: start the command, connect to --broker as soon as
 // it listens, send ApiVersions v0, and time exec -> first answer; then SIGTERM it and time the
-// shutdown too. Repeated --runs times; prints the median and the spread.
+// shutdown too. Repeated --runs times; prints the median and the spread. With --until-exit it
+// times exec -> exit instead (e.g. of `hako --version`: the floor any start-up pays).
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
@@ -89,7 +90,7 @@ double percentile(std::vector<double> v, double q) {
 int run_startup(const startup_options& o) {
     socklen_t len = 0;
     const auto addr = resolve(o.broker, len);
-    if (probe(addr, len))
+    if (!o.until_exit && probe(addr, len))
         throw std::runtime_error("something already answers on " + o.broker +
                                  "; stop it or choose another --broker address");
     std::vector<char*> argv;
@@ -108,6 +109,18 @@ int run_startup(const startup_options& o) {
             throw std::runtime_error("cannot start " + o.command[0] + ": " + std::strerror(e));
         bool up = false;
         int status = 0;
+        if (o.until_exit) {  // the floor: exec, dynamic linking, static init, exit
+            while (now_s() - t0 < o.timeout_s && !(up = waitpid(pid, &status, WNOHANG) == pid))
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            if (!up) {
+                ::kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                throw std::runtime_error(o.command[0] + " did not exit within " +
+                                         fmt_double(o.timeout_s) + " s");
+            }
+            ready_ms.push_back((now_s() - t0) * 1000);
+            continue;
+        }
         while (now_s() - t0 < o.timeout_s && !interrupted.load()) {
             if (probe(addr, len)) {
                 up = true;
@@ -125,7 +138,7 @@ int run_startup(const startup_options& o) {
         ::kill(pid, SIGTERM);
         // A broker that does not exit on SIGTERM is a finding, not a reason to hang here.
         bool exited = false;
-        while (!exited && now_s() - t1 < o.timeout_s) {
+        while (!exited && now_s() - t1 < o.stop_timeout_s) {
             exited = waitpid(pid, &status, WNOHANG) == pid;
             if (!exited) std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
@@ -134,7 +147,7 @@ int run_startup(const startup_options& o) {
             waitpid(pid, &status, 0);
             ++stop_hangs;
             fmt::print(stderr, "hako perf startup: run {}: no exit {} s after SIGTERM; killed\n",
-                       run + 1, fmt_double(o.timeout_s));
+                       run + 1, fmt_double(o.stop_timeout_s));
         }
         const double t2 = now_s();
         if (!up)
@@ -148,6 +161,16 @@ int run_startup(const startup_options& o) {
     double med = percentile(ready_ms, 0.5), p90 = percentile(ready_ms, 0.9);
     double lo = percentile(ready_ms, 0), hi = percentile(ready_ms, 1);
     double stop_med = stop_ms.empty() ? -1 : percentile(stop_ms, 0.5);
+    if (o.until_exit) {
+        if (o.json)
+            fmt::print("{{\"mode\":\"exec\",\"runs\":{},\"median_ms\":{:.3f},\"p90_ms\":{:.3f},"
+                       "\"min_ms\":{:.3f},\"max_ms\":{:.3f}}}\n",
+                       ready_ms.size(), med, p90, lo, hi);
+        else
+            fmt::print("exec -> exit: {} runs: median {:.2f} ms (p90 {:.2f}, min {:.2f}, max {:.2f})\n",
+                       ready_ms.size(), med, p90, lo, hi);
+        return 0;
+    }
     if (o.json)
         fmt::print("{{\"mode\":\"startup\",\"runs\":{},\"median_ms\":{:.3f},\"p90_ms\":{:.3f},"
                    "\"min_ms\":{:.3f},\"max_ms\":{:.3f},\"stop_median_ms\":{:.3f},"

@@ -9,7 +9,6 @@ Environment:
     HAKO_BIN            broker binary (default <repo>/build/hako)
     HAKO_E2E_RECORDS    records per client test (default 10000)
     HAKO_E2E_PARTITIONS --default-partitions of the brokers (default 3)
-    HAKO_E2E_GROUPS=1   also run the tests that need consumer groups
     HAKO_E2E_ENGINE     memory (default), sqlite or postgres
     HAKO_E2E_PG_URL     server for postgres (scripts/pg_start.sh prints one); each broker
                         gets a fresh schema on it

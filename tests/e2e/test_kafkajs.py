@@ -8,14 +8,7 @@ and cross-checked with confluent-kafka.
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 import e2e_util as U
-
-needs_groups = pytest.mark.skipif(os.environ.get("HAKO_E2E_GROUPS") != "1",
-                                  reason="needs consumer groups (issue 4); set HAKO_E2E_GROUPS=1 to run")
 
 
 def test_produce_and_fetch(broker, topic_name, node, tmp_path):
@@ -40,7 +33,6 @@ def test_admin(broker, topic_name, node):
     node("kafkajs_admin", ["--brokers", broker.bootstrap, "--topic", topic_name()])
 
 
-@needs_groups
 def test_group_consume(broker, topic_name, node):
     node("kafkajs_group_consume", ["--brokers", broker.bootstrap, "--topic", topic_name(), "--seed", "405",
                                    "--n", U.N_RECORDS, "--base-ts", U.BASE_TS, "--partitions", U.PARTITIONS])

@@ -8,14 +8,7 @@ does not, so the data is read back with that and cross-checked with confluent-ka
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 import e2e_util as U
-
-needs_groups = pytest.mark.skipif(os.environ.get("HAKO_E2E_GROUPS") != "1",
-                                  reason="needs consumer groups (issue 4); set HAKO_E2E_GROUPS=1 to run")
 
 
 def test_produce_and_fetch(broker, topic_name, node, tmp_path):
@@ -43,7 +36,6 @@ def test_admin(broker, topic_name, node):
     node("platformatic_admin", ["--brokers", broker.bootstrap, "--topic", topic_name()])
 
 
-@needs_groups
 def test_group_consume(broker, topic_name, node):
     node("platformatic_group_consume", ["--brokers", broker.bootstrap, "--topic", topic_name(), "--seed", "506",
                                         "--n", U.N_RECORDS, "--base-ts", U.BASE_TS, "--partitions", U.PARTITIONS])

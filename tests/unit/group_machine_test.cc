@@ -23,7 +23,7 @@ std::string subscription(std::vector<std::string> topics, std::int16_t version =
     w.write_i16(version);
     w.write_array_count(static_cast<std::int64_t>(topics.size()), false);
     for (const auto& t : topics) w.write_string(t, false);
-    w.write_nullable_bytes(std::nullopt, false);  // user data
+    w.write_nullable_bytes(std::nullopt, false);      // user data
     if (version >= 1) w.write_array_count(0, false);  // owned partitions
     return w.take();
 }
@@ -203,7 +203,8 @@ TEST(GroupMachine, SyncHandsOutTheLeadersAssignment) {
     EXPECT_EQ(f.sync(f.b, 0, t0 + 7000).reply->error, E::illegal_generation);
     EXPECT_EQ(f.sync("ghost", 1, t0 + 7000).reply->error, E::unknown_member_id);
     sync_request wrong{f.b, std::nullopt, 1, std::string("connect"), std::nullopt, {}};
-    EXPECT_EQ(group::sync(f.g, true, wrong, t0 + 7000).reply->error, E::inconsistent_group_protocol);
+    EXPECT_EQ(group::sync(f.g, true, wrong, t0 + 7000).reply->error,
+              E::inconsistent_group_protocol);
 }
 
 TEST(GroupMachine, HeartbeatErrors) {
@@ -260,7 +261,7 @@ TEST(GroupMachine, MembersThatDoNotRejoinAreDroppedAtTheRebalanceDeadline) {
     f.join(jr(f.a, 5), t0 + 7000);  // leader rejoins: rebalance with deadline +30 s
     EXPECT_EQ(f.g.join_deadline_ms, t0 + 7000 + 30000);
     for (std::int64_t t = t0 + 8000; t < t0 + 37000; t += 2000) {
-        f.keep_alive(f.a, t);                                          // parked in JoinGroup
+        f.keep_alive(f.a, t);                                         // parked in JoinGroup
         EXPECT_EQ(f.heartbeat(f.b, 1, t), E::rebalance_in_progress);  // alive, never rejoins
     }
     tick(f.g, t0 + 37000, f.s);
@@ -362,7 +363,8 @@ TEST(GroupMachine, RestartedStaticLeader) {
 
 TEST(GroupMachine, StaticMemberRemovedByInstanceId) {
     static_pair f;
-    auto d = leave(f.g, true, {{"", std::string("inst-b")}, {"", std::string("nope")}}, t0 + 7000, f.s);
+    auto d =
+        leave(f.g, true, {{"", std::string("inst-b")}, {"", std::string("nope")}}, t0 + 7000, f.s);
     ASSERT_EQ(d.members.size(), 2u);
     EXPECT_EQ(d.members[0], E::none);
     EXPECT_EQ(d.members[1], E::unknown_member_id);
@@ -419,7 +421,8 @@ TEST(GroupMachine, ProtocolSelectionFollowsTheVotes) {
 TEST(GroupMachine, ConsumerSubscriptions) {
     EXPECT_EQ(consumer_subscription_topics(subscription({"a", "b"}, 0)),
               (std::vector<std::string>{"a", "b"}));
-    EXPECT_EQ(consumer_subscription_topics(subscription({"x"}, 3)), (std::vector<std::string>{"x"}));
+    EXPECT_EQ(consumer_subscription_topics(subscription({"x"}, 3)),
+              (std::vector<std::string>{"x"}));
     EXPECT_FALSE(consumer_subscription_topics("\x00"));
     EXPECT_FALSE(consumer_subscription_topics(std::string("\xff\xff\x00\x00\x00\x00", 6)));
 

@@ -1,11 +1,12 @@
 #include "broker/group/coordinator.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <climits>
-#include <fmt/core.h>
 
 namespace hako::broker::group {
 
@@ -19,8 +20,9 @@ std::int64_t wall_ms() {
         .count();
 }
 
-// An Empty group without offsets goes only after this long, so a simple commit that has
-// just created its group is not undone before its offsets land.
+// An Empty group without offsets goes only after this long (or after offsets.retention,
+// if shorter), so a simple commit that has just created its group is not undone before
+// its offsets land.
 constexpr std::int64_t empty_group_grace_ms = 60000;
 
 }  // namespace
@@ -82,7 +84,7 @@ awaitable<void> coordinator::park(const std::string& group_id, wakeups::token se
 
 // --- JoinGroup / SyncGroup -------------------------------------------------------------------
 
-awaitable<join_response> coordinator::join(const std::string& group_id, join_request req) {
+awaitable<join_response> coordinator::join(std::string group_id, join_request req) {
     join_decision d;
     for (;;) {
         auto l = co_await load(group_id);
@@ -97,10 +99,9 @@ awaitable<join_response> coordinator::join(const std::string& group_id, join_req
     co_return co_await await_join(group_id, d.member_id, req.group_instance_id, d.from_generation);
 }
 
-awaitable<join_response> coordinator::await_join(const std::string& group_id,
-                                                 const std::string& member_id,
-                                                 const std::optional<std::string>& group_instance_id,
-                                                 std::int32_t from_generation) {
+awaitable<join_response> coordinator::await_join(
+    const std::string& group_id, const std::string& member_id,
+    const std::optional<std::string>& group_instance_id, std::int32_t from_generation) {
     for (;;) {
         if (stopping_) {
             join_response r;
@@ -119,7 +120,7 @@ awaitable<join_response> coordinator::await_join(const std::string& group_id,
     }
 }
 
-awaitable<sync_response> coordinator::sync(const std::string& group_id, sync_request req) {
+awaitable<sync_response> coordinator::sync(std::string group_id, sync_request req) {
     sync_decision d;
     for (;;) {
         auto l = co_await load(group_id);
@@ -143,7 +144,8 @@ awaitable<sync_response> coordinator::await_sync(const std::string& group_id,
         auto seen = wakeups_.current(group_id);
         auto l = co_await load(group_id);
         auto now = wall_ms();
-        if (l.exists && refresh(l.g, req.member_id, now) && !co_await store(group_id, l.g, l.version))
+        if (l.exists && refresh(l.g, req.member_id, now) &&
+            !co_await store(group_id, l.g, l.version))
             continue;
         if (auto r = sync_outcome(l.g, l.exists, req)) co_return *r;
         co_await park(group_id, seen, l.g, req.member_id, now);
@@ -152,9 +154,8 @@ awaitable<sync_response> coordinator::await_sync(const std::string& group_id,
 
 // --- Heartbeat, LeaveGroup, OffsetCommit ------------------------------------------------------
 
-awaitable<error_code> coordinator::heartbeat(const std::string& group_id,
-                                             const std::string& member_id,
-                                             const std::optional<std::string>& group_instance_id,
+awaitable<error_code> coordinator::heartbeat(std::string group_id, std::string member_id,
+                                             std::optional<std::string> group_instance_id,
                                              std::int32_t generation) {
     for (;;) {
         auto l = co_await load(group_id);
@@ -165,8 +166,7 @@ awaitable<error_code> coordinator::heartbeat(const std::string& group_id,
     }
 }
 
-awaitable<leave_decision> coordinator::leave(const std::string& group_id,
-                                             std::vector<leave_member> who) {
+awaitable<leave_decision> coordinator::leave(std::string group_id, std::vector<leave_member> who) {
     for (;;) {
         auto l = co_await load(group_id);
         auto now = wall_ms();
@@ -177,9 +177,8 @@ awaitable<leave_decision> coordinator::leave(const std::string& group_id,
     }
 }
 
-awaitable<error_code> coordinator::authorize_commit(const std::string& group_id,
-                                                    const std::string& member_id,
-                                                    const std::optional<std::string>& group_instance_id,
+awaitable<error_code> coordinator::authorize_commit(std::string group_id, std::string member_id,
+                                                    std::optional<std::string> group_instance_id,
                                                     std::int32_t generation, std::int16_t version) {
     for (;;) {
         auto l = co_await load(group_id);
@@ -197,7 +196,7 @@ awaitable<error_code> coordinator::authorize_commit(const std::string& group_id,
 
 // --- admin -----------------------------------------------------------------------------------
 
-awaitable<group_description> coordinator::describe(const std::string& group_id) {
+awaitable<group_description> coordinator::describe(std::string group_id) {
     for (;;) {
         auto l = co_await load(group_id);
         auto now = wall_ms();
@@ -242,7 +241,7 @@ awaitable<std::vector<group_listing>> coordinator::list() {
     co_return out;
 }
 
-awaitable<error_code> coordinator::remove(const std::string& group_id) {
+awaitable<error_code> coordinator::remove(std::string group_id) {
     for (;;) {
         auto l = co_await load(group_id);
         if (!l.exists) co_return error_code::group_id_not_found;
@@ -255,7 +254,7 @@ awaitable<error_code> coordinator::remove(const std::string& group_id) {
     }
 }
 
-awaitable<offset_delete_scope> coordinator::offset_delete_scope_of(const std::string& group_id) {
+awaitable<offset_delete_scope> coordinator::offset_delete_scope_of(std::string group_id) {
     for (;;) {
         auto l = co_await load(group_id);
         offset_delete_scope s;
@@ -342,10 +341,10 @@ awaitable<void> coordinator::expire_offsets(std::int64_t now) {
         // (Offsets carry no version: look again right before, so a commit that slipped in
         // keeps its group.)
         if (g.current == state::empty && expired.size() == offsets.size() &&
-            now - g.state_timestamp_ms >= empty_group_grace_ms &&
+            now - g.state_timestamp_ms >=
+                std::min(empty_group_grace_ms, settings_.offsets_retention_ms) &&
             (co_await store_.fetch_offsets(st.group_id)).empty()) {
-            if (co_await store_.delete_group(st.group_id, st.version))
-                wakeups_.notify(st.group_id);
+            if (co_await store_.delete_group(st.group_id, st.version)) wakeups_.notify(st.group_id);
         }
     }
 }

@@ -13,7 +13,8 @@
 // While parked it keeps its member's session alive (as Kafka does for a member with a
 // JoinGroup or SyncGroup in flight); if this broker dies, the session runs out.
 //
-// Threading: one io_context thread; all methods are coroutines on it.
+// Threading: one io_context thread; all methods are coroutines on it. The public ones take
+// their arguments by value, so an awaitable may outlive the caller's temporaries.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -68,30 +69,30 @@ struct offset_delete_scope {
 };
 
 class coordinator {
-public:
+  public:
     coordinator(storage::engine& store, settings s, boost::asio::any_io_executor ex);
 
     const settings& config() const { return settings_; }
 
-    awaitable<join_response> join(const std::string& group_id, join_request req);
-    awaitable<sync_response> sync(const std::string& group_id, sync_request req);
-    awaitable<error_code> heartbeat(const std::string& group_id, const std::string& member_id,
-                                    const std::optional<std::string>& group_instance_id,
+    awaitable<join_response> join(std::string group_id, join_request req);
+    awaitable<sync_response> sync(std::string group_id, sync_request req);
+    awaitable<error_code> heartbeat(std::string group_id, std::string member_id,
+                                    std::optional<std::string> group_instance_id,
                                     std::int32_t generation);
-    awaitable<leave_decision> leave(const std::string& group_id, std::vector<leave_member> who);
+    awaitable<leave_decision> leave(std::string group_id, std::vector<leave_member> who);
 
     // OffsetCommit: may this member commit? Creates an Empty group for a commit made
     // without group management (generation < 0) when there is none, so the group can be
     // listed, described, deleted and expired.
-    awaitable<error_code> authorize_commit(const std::string& group_id, const std::string& member_id,
-                                           const std::optional<std::string>& group_instance_id,
+    awaitable<error_code> authorize_commit(std::string group_id, std::string member_id,
+                                           std::optional<std::string> group_instance_id,
                                            std::int32_t generation, std::int16_t version);
 
-    awaitable<group_description> describe(const std::string& group_id);
+    awaitable<group_description> describe(std::string group_id);
     awaitable<std::vector<group_listing>> list();
     // DeleteGroups: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, or gone with its offsets.
-    awaitable<error_code> remove(const std::string& group_id);
-    awaitable<offset_delete_scope> offset_delete_scope_of(const std::string& group_id);
+    awaitable<error_code> remove(std::string group_id);
+    awaitable<offset_delete_scope> offset_delete_scope_of(std::string group_id);
 
     // Background work until stop(): expire silent members (every sweep_interval_ms) and
     // apply offsets.retention (every offsets_retention_check_interval_ms).
@@ -100,7 +101,7 @@ public:
     // coordinator again and rejoins; its membership stays in storage).
     void stop();
 
-private:
+  private:
     struct loaded {
         group_metadata g;
         bool exists = false;
@@ -112,9 +113,8 @@ private:
                           std::int64_t version);
     // Housekeeping shared by the parked loops: tick and keep the member alive.
     bool refresh(group_metadata& g, const std::string& member_id, std::int64_t now);
-    awaitable<void> park(const std::string& group_id, wakeups::token seen,
-                         const group_metadata& g, const std::string& member_id,
-                         std::int64_t now);
+    awaitable<void> park(const std::string& group_id, wakeups::token seen, const group_metadata& g,
+                         const std::string& member_id, std::int64_t now);
     awaitable<join_response> await_join(const std::string& group_id, const std::string& member_id,
                                         const std::optional<std::string>& group_instance_id,
                                         std::int32_t from_generation);

@@ -55,9 +55,8 @@ void prepare_rebalance(group_metadata& g, std::int64_t now, const settings& s) {
 }
 
 bool all_joined(const group_metadata& g) {
-    return g.pending.empty() &&
-           std::all_of(g.members.begin(), g.members.end(),
-                       [](const member& m) { return m.awaiting_join; });
+    return g.pending.empty() && std::all_of(g.members.begin(), g.members.end(),
+                                            [](const member& m) { return m.awaiting_join; });
 }
 
 // Kafka's maybeElectNewJoinedLeader: keep a leader that rejoined, else the first member that
@@ -181,8 +180,8 @@ void add_member(group_metadata& g, const std::string& member_id, const join_requ
 // member's place and assignment; a Stable group whose protocol does not change carries on
 // without a rebalance (Kafka's updateStaticMemberThenRebalanceOrCompleteJoin).
 join_decision rejoin_static(group_metadata& g, const join_request& req,
-                            const std::string& new_member_id, std::int64_t now,
-                            const settings& s, join_decision d) {
+                            const std::string& new_member_id, std::int64_t now, const settings& s,
+                            join_decision d) {
     const std::string current_leader = g.leader;
     auto* m = g.find_instance(*req.group_instance_id);
     const std::string old_member_id = m->member_id;
@@ -234,7 +233,8 @@ join_decision join(group_metadata& g, bool exists, const join_request& req,
     if (req.session_timeout_ms < s.min_session_timeout_ms ||
         req.session_timeout_ms > s.max_session_timeout_ms)
         return fail(error_code::invalid_session_timeout, req.member_id);
-    if (!exists && !req.member_id.empty()) return fail(error_code::unknown_member_id, req.member_id);
+    if (!exists && !req.member_id.empty())
+        return fail(error_code::unknown_member_id, req.member_id);
     if (g.current == state::dead) return fail(error_code::coordinator_not_available, req.member_id);
     if (!supports_protocols(g, req))
         return fail(error_code::inconsistent_group_protocol, req.member_id);
@@ -256,7 +256,8 @@ join_decision join(group_metadata& g, bool exists, const join_request& req,
     }
 
     if (g.is_pending(req.member_id)) {
-        std::erase_if(g.pending, [&](const pending_member& p) { return p.member_id == req.member_id; });
+        std::erase_if(g.pending,
+                      [&](const pending_member& p) { return p.member_id == req.member_id; });
         add_member(g, req.member_id, req, now, s);
         d.changed = true;
         return d;
@@ -420,7 +421,8 @@ std::optional<sync_response> sync_outcome(const group_metadata& g, bool exists,
     // The leader's assignment for this generation is in: hand it out, even if a new
     // rebalance has begun meanwhile (the next heartbeat tells the member about it).
     if (g.assigned_generation == req.generation) return sync_answer(g, *m);
-    if (g.current == state::preparing_rebalance) return sync_error(error_code::rebalance_in_progress);
+    if (g.current == state::preparing_rebalance)
+        return sync_error(error_code::rebalance_in_progress);
     if (g.current != state::completing_rebalance) return sync_error(error_code::unknown_member_id);
     return std::nullopt;
 }
@@ -479,7 +481,8 @@ leave_decision leave(group_metadata& g, bool exists, const std::vector<leave_mem
             }
             remove_member(g, std::string(m->member_id));
         } else if (g.is_pending(w.member_id)) {
-            std::erase_if(g.pending, [&](const pending_member& p) { return p.member_id == w.member_id; });
+            std::erase_if(g.pending,
+                          [&](const pending_member& p) { return p.member_id == w.member_id; });
             d.changed = true;
         } else if (auto e = validate_member(g, w.member_id, w.group_instance_id);
                    e != error_code::none) {
@@ -510,7 +513,8 @@ commit_decision validate_commit(const group_metadata& g, bool exists, std::strin
             d.create = true;  // a group that is not managed by this coordinator
         } else {
             // A commit from an older incarnation of the group.
-            d.error = version >= 9 ? error_code::group_id_not_found : error_code::illegal_generation;
+            d.error =
+                version >= 9 ? error_code::group_id_not_found : error_code::illegal_generation;
         }
         return d;
     }
@@ -564,7 +568,8 @@ bool tick(group_metadata& g, std::int64_t now, const settings& s) {
                         // Members keep arriving: wait another window (Kafka's
                         // tryCompleteInitialRebalanceElseSchedule).
                         auto next = std::min(s.initial_rebalance_delay_ms, g.initial_remaining_ms);
-                        g.initial_remaining_ms = std::max(g.initial_remaining_ms - g.initial_delay_ms, 0);
+                        g.initial_remaining_ms =
+                            std::max(g.initial_remaining_ms - g.initial_delay_ms, 0);
                         g.initial_delay_ms = next;
                         g.join_deadline_ms += next;
                         g.new_member_added = false;

@@ -82,8 +82,8 @@ struct sync_request {
     std::string member_id;
     std::optional<std::string> group_instance_id;
     std::int32_t generation = -1;
-    std::optional<std::string> protocol_type;  // v5+
-    std::optional<std::string> protocol_name;  // v5+
+    std::optional<std::string> protocol_type;                      // v5+
+    std::optional<std::string> protocol_name;                      // v5+
     std::vector<std::pair<std::string, std::string>> assignments;  // leader only
 };
 

@@ -63,7 +63,7 @@ struct group_metadata {
     std::int32_t generation = 0;
     std::optional<std::string> protocol_type;
     std::optional<std::string> protocol_name;
-    std::string leader;                 // empty: no leader
+    std::string leader;                   // empty: no leader
     std::int64_t state_timestamp_ms = 0;  // when `current` last changed
     // PreparingRebalance: the join phase ends at the latest at join_deadline_ms. During the
     // initial rebalance of an empty group (group.initial.rebalance.delay.ms) it ends exactly

@@ -17,7 +17,7 @@
 namespace hako::broker::group {
 
 class wakeups {
-public:
+  public:
     struct token {
         std::uint64_t epoch = 0;
         std::uint64_t seq = 0;
@@ -33,7 +33,7 @@ public:
     void notify(const std::string& group_id);
     void notify_all();
 
-private:
+  private:
     struct waiter {
         std::string group_id;
         boost::asio::steady_timer* timer;
