@@ -252,12 +252,15 @@ class Bench:
     def note_command(self, cmd):
         text = " ".join(shlex.quote(c) for c in cmd)
         text = text.replace(self.hako, "build/hako").replace(self.tmp, "$TMP")
+        text = text.replace(self.out_dir, "build/bench")
         text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", text)
+        text = re.sub(r"/b\d+\b", "/$DB", text)  # a fresh database per broker
         if text not in self.commands:
             self.commands.append(text)
 
-    def run_json(self, cmd):
-        self.note_command(cmd)
+    def run_json(self, cmd, note=True):
+        if note:
+            self.note_command(cmd)
         self.log.write("$ " + " ".join(cmd) + "\n")
         self.log.flush()
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -463,52 +466,100 @@ class Bench:
         tool = os.path.join(self.out_dir, "tcp_baseline")
         if os.path.exists(tool):
             base["tcp_stream"] = self.run_json([tool, "stream", str(self.m["tcp_s"])])
-            base["tcp_pingpong"] = self.run_json([tool, "pingpong", str(self.m["tcp_s"])])
+            base["tcp_pingpong"] = self.run_json([tool, "pingpong", str(self.m["tcp_s"]),
+                                                  "same"])
+            if (os.cpu_count() or 1) > 1:
+                base["tcp_pingpong_cross"] = self.run_json(
+                    [tool, "pingpong", str(self.m["tcp_s"]), "cross"])
+            cross = base.get("tcp_pingpong_cross", base["tcp_pingpong"])
             self.say(f"  baseline loopback TCP: {base['tcp_stream']['mb_per_s']:.0f} MB/s, "
-                     f"round trip p50 {base['tcp_pingpong']['p50_ms'] * 1000:.1f} us")
-        base["sqlite"] = self.sqlite_baseline(self.m["sqlite_rows"])
-        self.say(f"  baseline SQLite insert: {fmt_int(base['sqlite']['rows_per_s'])} rows/s")
+                     f"round trip p50 {base['tcp_pingpong']['p50_ms'] * 1000:.1f} us on one "
+                     f"core, {cross['p50_ms'] * 1000:.1f} us across cores")
+        n = self.m["sqlite_rows"]
+        base["sqlite"] = self.sqlite_baseline(n)
+        base["sqlite_variants"] = [self.sqlite_baseline(n // 5, 1024),
+                                   self.sqlite_baseline(n, 100, shaped=True),
+                                   self.sqlite_baseline(n // 5, 1024, shaped=True)]
+        self.say(f"  baseline SQLite insert: {fmt_int(base['sqlite']['rows_per_s'])} rows/s; "
+                 + ", ".join(f"{v['size']} B{' record-shaped' if v['shaped'] else ''} "
+                             f"{fmt_int(v['rows_per_s'])}" for v in base["sqlite_variants"]))
         if self.pg and not self.pg.reason:
-            base["postgres"] = self.postgres_baseline(self.m["pg_rows"])
+            n = self.m["pg_rows"]
+            base["postgres"] = self.postgres_baseline(n)
+            base["postgres_variants"] = [self.postgres_baseline(n, 100, shaped=True),
+                                         self.postgres_baseline(n // 5, 1024, shaped=True)]
             self.say(f"  baseline PostgreSQL binary COPY: "
-                     f"{fmt_int(base['postgres']['rows_per_s'])} rows/s")
+                     f"{fmt_int(base['postgres']['rows_per_s'])} rows/s; "
+                     + ", ".join(f"{v['size']} B record-shaped {fmt_int(v['rows_per_s'])}"
+                                 for v in base["postgres_variants"]))
         else:
             base["postgres"] = dict(skipped=self.pg.reason if self.pg else "not started")
 
-    def sqlite_baseline(self, n):
-        path = os.path.join(self.tmp, "raw-sqlite.db")
+    # Tables shaped like the engines' record tables (src/storage/*/…schema.cc), so the ratio
+    # of an engine to its raw store separates the engine's overhead from the table's.
+    SQLITE_PLAIN = "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)"
+    SQLITE_SHAPED = ("CREATE TABLE t (topic TEXT NOT NULL, \"partition\" INTEGER NOT NULL, "
+                     "\"offset\" INTEGER NOT NULL, timestamp INTEGER NOT NULL, key BLOB, "
+                     "value BLOB, PRIMARY KEY (topic, \"partition\", \"offset\")) WITHOUT ROWID")
+    PG_PLAIN = "CREATE TABLE copy_{tag} (id bigint, v bytea)"
+    PG_SHAPED = ("CREATE TABLE copy_{tag} (topic text NOT NULL, \"partition\" integer NOT NULL, "
+                 "\"offset\" bigint NOT NULL, \"timestamp\" bigint NOT NULL, key bytea, "
+                 "value bytea, headers jsonb, PRIMARY KEY (topic, \"partition\", \"offset\"))")
+
+    def sqlite_baseline(self, n, size=100, shaped=False):
+        path = os.path.join(self.tmp, f"raw-sqlite-{size}-{int(shaped)}.db")
         con = sqlite3.connect(path, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
-        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
-        payload = os.urandom(100)
-        rows = [(i, payload) for i in range(n)]
+        con.execute(self.SQLITE_SHAPED if shaped else self.SQLITE_PLAIN)
+        payload = os.urandom(size)
+        if shaped:  # 8 partitions, interleaved as a producer's batches would be
+            rows = [("bench", i % 8, i // 8, 1_700_000_000_000, None, payload) for i in range(n)]
+            insert = "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)"
+        else:
+            rows = [(i, payload) for i in range(n)]
+            insert = "INSERT INTO t VALUES (?, ?)"
         t0 = time.perf_counter()
         con.execute("BEGIN")
-        con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+        con.executemany(insert, rows)
         con.execute("COMMIT")
         secs = time.perf_counter() - t0
         con.close()
         self.note_command(["python3", "-c", f"sqlite3 WAL synchronous=FULL: BEGIN; executemany("
-                           f"INSERT {n} rows (id, 100-byte blob)); COMMIT"])
-        return dict(rows=n, seconds=secs, rows_per_s=n / secs, synchronous="FULL")
+                           f"INSERT {n} rows of {size} B into "
+                           f"{'the record-table shape' if shaped else '(id, blob)'}); COMMIT"])
+        return dict(rows=n, size=size, shaped=shaped, seconds=secs, rows_per_s=n / secs,
+                    synchronous="FULL")
 
-    def postgres_baseline(self, n):
-        self.pg.psql("CREATE TABLE copy_bench (id bigint, v bytea)")
-        path = os.path.join(self.tmp, "copy.bin")
-        payload = os.urandom(100)
-        row_tail = struct.pack("!i", 100) + payload
+    def postgres_baseline(self, n, size=100, shaped=False):
+        tag = f"{size}_{int(shaped)}"
+        self.pg.psql((self.PG_SHAPED if shaped else self.PG_PLAIN).format(tag=tag))
+        path = os.path.join(self.tmp, f"copy-{tag}.bin")
+        payload = os.urandom(size)
         with open(path, "wb") as f:
             f.write(b"PGCOPY\n\xff\r\n\0" + struct.pack("!ii", 0, 0))
-            f.write(b"".join(struct.pack("!hiq", 2, 8, i) + row_tail for i in range(n)))
+            if shaped:
+                head = struct.pack("!hi", 7, 5) + b"bench"
+                # fields: topic, partition (int4), offset (int8), timestamp (int8),
+                # key NULL, value, headers NULL
+                f.write(b"".join(
+                    head + struct.pack("!iiiq", 4, i % 8, 8, i // 8)
+                    + struct.pack("!iq", 8, 1_700_000_000_000) + struct.pack("!i", -1)
+                    + struct.pack("!i", size) + payload + struct.pack("!i", -1)
+                    for i in range(n)))
+            else:
+                row_tail = struct.pack("!i", size) + payload
+                f.write(b"".join(struct.pack("!hiq", 2, 8, i) + row_tail for i in range(n)))
             f.write(struct.pack("!h", -1))
         with open(path, "rb") as f:
             t0 = time.perf_counter()
-            self.pg.psql("COPY copy_bench FROM STDIN (FORMAT binary)", stdin=f)
+            self.pg.psql(f"COPY copy_{tag} FROM STDIN (FORMAT binary)", stdin=f)
             secs = time.perf_counter() - t0
-        self.note_command(["psql", "-c", "COPY copy_bench FROM STDIN (FORMAT binary)",
-                           f"< {n} rows (bigint, 100-byte bytea)"])
-        return dict(rows=n, seconds=secs, rows_per_s=n / secs)
+        os.remove(path)
+        self.note_command(["psql", "-c", f"COPY copy_{tag} FROM STDIN (FORMAT binary)",
+                           f"< {n} rows of {size} B "
+                           f"{'in the record-table shape' if shaped else '(bigint, bytea)'}"])
+        return dict(rows=n, size=size, shaped=shaped, seconds=secs, rows_per_s=n / secs)
 
     def exec_baselines(self):
         """Where start-up goes before main(): exec of an empty C program, and of the same
@@ -532,7 +583,7 @@ class Bench:
             if r.returncode != 0:
                 return None
             return self.run_json([self.hako, "perf", "startup", "--runs", runs,
-                                  "--until-exit", "--json", "--", exe])["median_ms"]
+                                  "--until-exit", "--json", "--", exe], note=False)["median_ms"]
 
         out = self.results["exec_baselines"] = dict(needed=needed)
         out["empty"] = timed("empty", [])
@@ -543,9 +594,10 @@ class Bench:
                 out["each"][lib] = timed("empty-" + lib, [lib])
         self.say(f"  exec of an empty program: {out['empty']:.2f} ms; linked against hako's "
                  f"{len(needed)} direct libraries: {out['empty_with_hako_libs']:.2f} ms")
-        self.note_command(["cc", "-O2", "empty.c", "-Wl,--no-as-needed", "-l:<each NEEDED "
-                           "library of build/hako>", "&&", "build/hako", "perf", "startup",
-                           "--until-exit", "--", "./a.out"])
+        self.note_command(["cc", "-O2", "empty.c", "-o", "empty-libs", "-Wl,--no-as-needed",
+                           "-l:LIB ...", "# each NEEDED library of build/hako, all and alone"])
+        self.note_command(["build/hako", "perf", "startup", "--runs", runs, "--until-exit",
+                           "--json", "--", "./empty-libs"])
 
     def startup_profile(self):
         """perf record over repeated `hako --version`: the top functions of process start."""
@@ -618,10 +670,12 @@ class Bench:
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.results["elapsed_s"] = time.monotonic() - started
         self.results["loadavg_after"] = loadavg()
+        self.results["commands"] = self.commands
+        self.results["machine"] = machine()
         with open(os.path.join(self.out_dir, "results.json"), "w") as f:
             json.dump(self.results, f, indent=1)
         import report  # bench/report.py: results -> markdown
-        text = report.render(self.results, self.commands, machine(), self.args)
+        text = report.render(self.results, self.commands, self.results["machine"], self.args)
         with open(self.args.out, "w") as f:
             f.write(text)
         self.say(f"wrote {os.path.relpath(self.args.out, ROOT)} in "

@@ -1,6 +1,6 @@
 """Turns the harness's results (bench.py) into docs/benchmarks.md. Standard library only.
-`python3 bench/report.py build/bench/results.json` re-renders from a saved run (without
-the command list, which only the run itself knows)."""
+`python3 bench/report.py build/bench/results.json > docs/benchmarks.md` re-renders a saved
+run (after editing this file or bench/notes.md)."""
 
 import json
 import os
@@ -9,6 +9,7 @@ import sys
 TARGET_MEMORY_RPS = 600_000
 TARGET_IDLE_RSS_MB = 20.0
 TARGET_STARTUP_MS = 10.0
+SIZES = (100, 1024)
 
 
 def n0(v):
@@ -273,20 +274,33 @@ def render(results, commands, machine, args=None):
     if ts:
         rows.append(["loopback TCP stream, 256 KiB writes, one connection",
                      f"{n0(ts['mb_per_s'])} MB/s"])
-    if tp:
-        rows.append(["loopback TCP round trip, 100 B each way",
-                     f"p50 {tp['p50_ms'] * 1000:.1f} µs, p99 {tp['p99_ms'] * 1000:.1f} µs "
-                     f"({n0(tp['round_trips_per_s'])}/s)"])
+    tx = base.get("tcp_pingpong_cross")
+    for label, t in (("both threads on one core", tp), ("threads on two cores", tx)):
+        if t:
+            rows.append([f"loopback TCP round trip, 100 B each way, {label}",
+                         f"p50 {t['p50_ms'] * 1000:.1f} µs, p99 {t['p99_ms'] * 1000:.1f} µs "
+                         f"({n0(t['round_trips_per_s'])}/s)"])
     sq = base.get("sqlite")
     if sq:
         rows.append([f"SQLite insert, {n0(sq['rows'])} rows × 100 B, one transaction, WAL, "
                      f"synchronous={sq['synchronous']} (Python sqlite3 executemany)",
                      f"{n0(sq['rows_per_s'])} rows/s"])
+    for v in base.get("sqlite_variants", []):
+        shape = ("rows shaped like hako's `record` table (WITHOUT ROWID, primary key "
+                 "(topic, partition, offset)), 8 partitions interleaved" if v["shaped"]
+                 else "(id, blob)")
+        rows.append([f"SQLite insert, {n0(v['rows'])} rows × {size_name(v['size'])}, {shape}, "
+                     "one transaction", f"{n0(v['rows_per_s'])} rows/s"])
     pg = base.get("postgres")
     if pg and "rows_per_s" in pg:
         rows.append([f"PostgreSQL binary COPY FROM STDIN, {n0(pg['rows'])} rows × 100 B "
                      "(bigint, bytea), via psql",
                      f"{n0(pg['rows_per_s'])} rows/s"])
+        for v in base.get("postgres_variants", []):
+            rows.append([f"PostgreSQL binary COPY, {n0(v['rows'])} rows × "
+                         f"{size_name(v['size'])} shaped like hako's `record` table (primary key "
+                         "(topic, partition, offset), headers jsonb), 8 partitions",
+                         f"{n0(v['rows_per_s'])} rows/s"])
     elif pg:
         rows.append(["PostgreSQL binary COPY", "skipped: " + pg.get("skipped", "")])
     L.append(table(["baseline", "figure"], rows))
@@ -308,11 +322,13 @@ def render(results, commands, machine, args=None):
                 ratios.append(f"SQLite engine, 100 B, {key[1]} partition(s), acks={key[2]}: "
                               f"{n0(r['rps'])} records/s = {r['rps'] / sq['rows_per_s']:.1%} of "
                               "raw SQLite inserts")
-    if tp:
+    rt = tx or tp
+    if rt:
         for name, res in eng.items():
             for lt in res.get("latency", [])[:1]:
                 ratios.append(f"{name} engine ack p50 at {n0(lt['rate'])}/s ({lt['client']}): "
-                              f"{lt['ack']['p50'] / tp['p50_ms']:.1f}× a raw loopback round trip")
+                              f"{lt['ack']['p50'] / rt['p50_ms']:.1f}× a raw loopback round "
+                              f"trip{' across cores' if tx else ''}")
     fl = results.get("exec_floor")
     if fl:
         for name, res in eng.items():
@@ -321,10 +337,27 @@ def render(results, commands, machine, args=None):
                 ratios.append(f"{name} engine start-up {f2(st['median_ms'])} ms, of which "
                               f"{f2(fl['median_ms'])} ms ({fl['median_ms'] / st['median_ms']:.0%}) "
                               "is what `hako --version` also pays")
+    def shaped(variants, size):
+        return next((v for v in variants if v["shaped"] and v["size"] == size), None)
+
+    if "sqlite" in eng:
+        for size in SIZES:
+            r, v = find(eng["sqlite"], size, 8, "1"), shaped(base.get("sqlite_variants", []), size)
+            if r and v:
+                ratios.append(f"SQLite engine, {size_name(size)}, 8 partitions, acks=1: "
+                              f"{r['rps'] / v['rows_per_s']:.0%} of raw inserts into its own "
+                              f"table shape ({n0(v['rows_per_s'])} rows/s)")
     if "postgres" in eng and pg and "rows_per_s" in pg:
         r = find(eng["postgres"], 100, 8, "1") or best_produce(eng["postgres"])
         ratios.append(f"PostgreSQL engine: {n0(r['rps'])} records/s = "
                       f"{r['rps'] / pg['rows_per_s']:.1%} of raw binary COPY")
+        for size in SIZES:
+            r, v = find(eng["postgres"], size, 8, "1"), shaped(base.get("postgres_variants", []),
+                                                               size)
+            if r and v:
+                ratios.append(f"PostgreSQL engine, {size_name(size)}, 8 partitions, acks=1: "
+                              f"{r['rps'] / v['rows_per_s']:.0%} of raw binary COPY into its "
+                              f"own table shape ({n0(v['rows_per_s'])} rows/s)")
     L += ["- " + r for r in ratios]
     L.append("")
 
@@ -376,4 +409,4 @@ if __name__ == "__main__":
         res = json.load(f)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench
-    sys.stdout.write(render(res, [], bench.machine()))
+    sys.stdout.write(render(res, res.get("commands", []), res.get("machine") or bench.machine()))

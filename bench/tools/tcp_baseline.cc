@@ -1,6 +1,9 @@
 // Loopback TCP baselines for the benchmark harness (bench/run.sh), independent of hako:
 //   tcp_baseline stream SECONDS   one sender thread, one receiver thread, 256 KiB writes
-//   tcp_baseline pingpong SECONDS 100-byte request, 100-byte answer, one at a time
+//   tcp_baseline pingpong SECONDS [same|cross]
+//                                 100-byte request, 100-byte answer, one at a time; with
+//                                 both threads pinned to CPU 0, or to CPUs 0 and 1 (in a VM
+//                                 a wake-up across cores can cost tens of microseconds)
 // Prints one JSON line. Built by bench/run.sh with the system compiler; not part of hako.
 #include <arpa/inet.h>
 #include <chrono>
@@ -9,6 +12,8 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -25,6 +30,14 @@ static void die(const char* what) {
     std::exit(1);
 }
 
+static void pin(int cpu) {
+    if (cpu < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 static bool read_full(int fd, char* p, size_t n) {
     while (n > 0) {
         ssize_t got = read(fd, p, n);
@@ -36,11 +49,15 @@ static bool read_full(int fd, char* p, size_t n) {
 }
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: tcp_baseline stream|pingpong SECONDS\n");
+    if (argc != 3 && argc != 4) {
+        std::fprintf(stderr, "usage: tcp_baseline stream|pingpong SECONDS [same|cross]\n");
         return 2;
     }
     const bool stream = std::strcmp(argv[1], "stream") == 0;
+    const char* placement = argc == 4 ? argv[3] : "any";
+    int client_cpu = -1, server_cpu = -1;
+    if (std::strcmp(placement, "same") == 0) client_cpu = server_cpu = 0;
+    if (std::strcmp(placement, "cross") == 0) client_cpu = 0, server_cpu = 1;
     const double seconds = std::atof(argv[2]);
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -52,6 +69,7 @@ int main(int argc, char** argv) {
     int one = 1;
 
     std::thread server([&] {
+        pin(server_cpu);
         int fd = accept(lfd, nullptr, nullptr);
         if (fd < 0) die("accept");
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -66,6 +84,7 @@ int main(int argc, char** argv) {
         close(fd);
     });
 
+    pin(client_cpu);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len)) die("connect");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -96,9 +115,11 @@ int main(int argc, char** argv) {
     } else {
         std::sort(rtt.begin(), rtt.end());
         auto pct = [&](double q) { return rtt[static_cast<size_t>(q * (rtt.size() - 1))] * 1e3; };
-        std::printf("{\"mode\":\"pingpong\",\"round_trips\":%lld,\"seconds\":%.4f,"
-                    "\"round_trips_per_s\":%.0f,\"p50_ms\":%.4f,\"p99_ms\":%.4f}\n",
-                    trips, secs, static_cast<double>(trips) / secs, pct(0.5), pct(0.99));
+        std::printf("{\"mode\":\"pingpong\",\"placement\":\"%s\",\"round_trips\":%lld,"
+                    "\"seconds\":%.4f,\"round_trips_per_s\":%.0f,\"p50_ms\":%.4f,"
+                    "\"p99_ms\":%.4f}\n",
+                    placement, trips, secs, static_cast<double>(trips) / secs, pct(0.5),
+                    pct(0.99));
     }
     return 0;
 }

@@ -34,7 +34,8 @@ int partition_count(const options& o) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
     int count = -1;
     std::string problem;
-    for (int attempt = 0; attempt < 50 && count < 0; ++attempt) {
+    const double deadline = now_s() + 10;
+    while (count < 0 && now_s() < deadline) {
         const rd_kafka_metadata_t* md = nullptr;
         auto e = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
         if (e) {
@@ -50,7 +51,9 @@ int partition_count(const options& o) {
     }
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
-    if (count < 0) throw std::runtime_error("topic " + o.topic + ": " + problem);
+    if (count < 0)
+        throw std::runtime_error("topic " + o.topic + " on " + o.broker + ": " + problem +
+                                 " (after 10 s)");
     return count;
 }
 
@@ -75,6 +78,13 @@ rd_kafka_t* make_consumer(const options& o) {
         throw std::runtime_error(std::string("cannot create consumer: ") + err);
     }
     rd_kafka_poll_set_consumer(rk);
+    // Learn the partition leaders before assign(): otherwise librdkafka parks the offset
+    // query on a 500 ms retry timer, which would show up as broker start latency.
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
     return rk;
 }
 

@@ -57,12 +57,28 @@ rd_kafka_t* make_producer(const options& o, producer_ctx* ctx) {
     return rk;
 }
 
+// A clear message instead of a minute of retries when nothing answers at --broker.
+void check_reachable(rd_kafka_t* rk, const options& o) {
+    const rd_kafka_metadata_t* md = nullptr;
+    auto e = rd_kafka_metadata(rk, 0, nullptr, &md, 10000);
+    if (e)
+        throw std::runtime_error("no answer from " + o.broker + " within 10 s (" +
+                                 rd_kafka_err2str(e) + "); is a broker listening there?");
+    rd_kafka_metadata_destroy(md);
+}
+
 // CreateTopics through the admin API; an existing topic is fine.
 void create_topic(const options& o) {
     producer_ctx unused;
     worker_counters c;
     unused.counters = &c;
     rd_kafka_t* rk = make_producer(o, &unused);
+    try {
+        check_reachable(rk, o);
+    } catch (...) {
+        rd_kafka_destroy(rk);
+        throw;
+    }
     char err[512];
     rd_kafka_NewTopic_t* nt =
         rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, -1, err, sizeof err);
@@ -162,6 +178,14 @@ result run_produce(const options& o) {
         ctxs.push_back(std::make_unique<producer_ctx>());
         ctxs.back()->counters = &counters[static_cast<std::size_t>(i)];
         handles.push_back(make_producer(o, ctxs.back().get()));
+    }
+    if (o.partitions <= 0) {
+        try {
+            check_reachable(handles.front(), o);
+        } catch (...) {
+            for (auto* rk : handles) rd_kafka_destroy(rk);
+            throw;
+        }
     }
 
     std::atomic<bool> pollers_stop{false}, done{false};
