@@ -2,7 +2,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <fmt/core.h>
 #include <memory>
@@ -95,36 +94,47 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
         throw std::runtime_error("cannot listen on " + o.listener_url + ": " + e.code().message() +
                                  " (is another broker running? choose --listener-url)");
     }
-    auto registered = boost::asio::co_spawn(io, b.start(), boost::asio::use_future);
+    const auto bound_port = srv.port();  // read before a signal can close the acceptor
 
+    // One io.run() for the broker's whole life: registration, then the background loops.
+    // A signal may arrive at any point, even before registration completes; stop() makes
+    // every loop that starts later end at once (after giving up the lease).
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (!o.silent) fmt::print(stderr, "hako: signal {}, shutting down\n", sig);
+    std::exception_ptr failure;
+    auto stop_all = [&] {
         srv.stop();
         b.stop();
         engine_ptr->shutdown();
+        boost::system::error_code ignored;
+        signals.cancel(ignored);
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (!o.silent) fmt::print(stderr, "hako: signal {}, shutting down\n", sig);
+        stop_all();
     });
-    // run until registration completes so the banner tells the truth
-    while (registered.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-        io.run_one();
-    registered.get();
-    auto lease = boost::asio::co_spawn(io, b.keep_lease(), boost::asio::use_future);
-    auto maintenance = boost::asio::co_spawn(io, b.maintenance_loop(), boost::asio::use_future);
-    auto groups = boost::asio::co_spawn(io, b.groups().run(), boost::asio::use_future);
-    if (!o.silent) {
+    auto on_exit = [&](std::exception_ptr e) {
+        if (e && !failure) {
+            failure = e;
+            stop_all();
+        }
+    };
+    boost::asio::co_spawn(io, b.start(), [&](std::exception_ptr e) {
+        if (e) return on_exit(e);
+        boost::asio::co_spawn(io, b.keep_lease(), on_exit);
+        boost::asio::co_spawn(io, b.maintenance_loop(), on_exit);
+        boost::asio::co_spawn(io, b.groups().run(), on_exit);
+        if (o.silent) return;
         auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             started).count();
         fmt::print(stderr,
                    "hako {} broker node {} | listening on {}:{} | advertised {}:{} | storage {} | "
                    "ready in {:.1f} ms\n",
-                   HAKO_VERSION, cfg.node_id, cfg.listener_host, srv.port(), cfg.advertised_host,
+                   HAKO_VERSION, cfg.node_id, cfg.listener_host, bound_port, cfg.advertised_host,
                    cfg.advertised_port, redact(o.storage_url), ms);
-    }
+    });
     io.run();
-    lease.get();
-    maintenance.get();
-    groups.get();
+    if (failure) std::rethrow_exception(failure);
     return 0;
 }
 

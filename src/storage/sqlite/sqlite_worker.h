@@ -7,6 +7,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
@@ -71,7 +73,10 @@ private:
         };
         auto st = std::make_shared<state>();
         auto initiation = [this, is_write, st, fn = std::move(fn)](auto handler) mutable {
-            auto ex = boost::asio::get_associated_executor(handler);
+            // A tracked executor counts the job as outstanding work, so io_context::run()
+            // cannot return (e.g. at shutdown) while the job is still on the worker thread.
+            auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                          boost::asio::execution::outstanding_work.tracked);
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
             enqueue(job{is_write,
                         [st, fn = std::move(fn)](db& d) {
