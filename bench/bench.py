@@ -36,6 +36,8 @@ MODES = {
                   startup_runs=10, tcp_s=0.5, sqlite_rows=200_000, pg_rows=200_000,
                   profile_s=0, wait_quiet_s=0),
 }
+# Group commit: a moderate fixed rate (where it shows as latency) and full speed.
+GROUP_COMMIT_RATE = 40_000
 SIZES, PARTITIONS, ACKS = (100, 1024), (1, 8), ("1", "all")
 # Quick mode runs a few rows of the produce matrix: these on memory, the first elsewhere.
 QUICK_ROWS = [(100, 8, "1"), (100, 1, "all"), (1024, 8, "1")]
@@ -404,6 +406,31 @@ class Bench:
                      f"{p['latency_ms']['p50']:.3f} ms p99 {p['latency_ms']['p99']:.3f} ms; "
                      f"end-to-end p50 {c['latency_ms']['p50']:.1f} ms")
 
+    def group_commit(self, engine, res):
+        """SQLite only: what group commit buys. Eight producers with the Java client's
+        defaults (linger.ms=0, 5 requests in flight), acks=all, so produce requests arrive
+        together from many connections; the same load with group commit off (max_batch=1:
+        one transaction, one fsync, per write job) and on (the default)."""
+        if engine.name != "sqlite":
+            return
+        rows = res["group_commit"] = []
+        for rate in (GROUP_COMMIT_RATE, 0):
+            for label, query in (("off (max_batch=1)", "?max_batch=1"), ("on (default)", "")):
+                self.settle()
+                b = Broker(self, engine, self.engine_url(engine) + query)
+                r, cpu = self.measured(b, lambda: self.perf(
+                    "produce", "-b", b.addr, "-t", "gc", "-p", 8, "-s", 100, "--acks", "all",
+                    "--producers", 8, "--linger-ms", 0, "-X", "max.in.flight=5",
+                    "-r", rate, "-d", self.m["produce_s"]))
+                b.stop()
+                rows.append(dict(label=label, rate=rate, rps=r["records_per_s"],
+                                 mbps=r["mb_per_s"], p50=r["latency_ms"]["p50"],
+                                 p99=r["latency_ms"]["p99"], errors=r["errors"], **cpu))
+                self.say(f"  {engine.name:8} group commit {label} at "
+                         f"{fmt_int(rate) + '/s' if rate else 'full speed'}: "
+                         f"{fmt_int(r['records_per_s'])} records/s, ack p50 "
+                         f"{r['latency_ms']['p50']:.1f} ms p99 {r['latency_ms']['p99']:.1f} ms")
+
     def startup(self, engine, res):
         self.settle()
         port = free_port()
@@ -660,6 +687,7 @@ class Bench:
                 self.produce_matrix(engine, res)
                 self.consume(engine, res)
                 self.latency(engine, res)
+                self.group_commit(engine, res)
                 self.profile(engine, res)
             self.baselines()
             self.exec_baselines()
