@@ -1,11 +1,12 @@
 // Fetch (key 1): read stored batches for each requested partition; long-poll until
 // min_bytes are available or max_wait_ms passes, woken at once by a produce.
 // Sessionless: we always answer session_id 0, which every target client accepts.
+#include "hako/protocol/messages/fetch.h"
+
 #include <set>
 
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/fetch.h"
 
 namespace hako::broker {
 
@@ -19,6 +20,7 @@ struct wanted {
     std::int32_t partition;
     std::int64_t offset;
     std::int32_t max_bytes;
+    bool lookup_failed = false;  // the topic id could not be resolved: storage down
 };
 
 // One pass over every requested partition; returns the bytes gathered.
@@ -49,17 +51,23 @@ awaitable<std::size_t> fetch_once(request_context& ctx, const std::vector<wanted
         // KIP-74: only the first non-empty partition may exceed the limits.
         std::int32_t limit = static_cast<std::int32_t>(std::min<std::int64_t>(w.max_bytes, budget));
         storage::fetch_result fr;
-        if (limit <= 0 && total > 0) {
-            auto o = co_await store.offsets(w.topic, w.partition);
-            fr.error = o.error;
-            fr.high_watermark = o.high_watermark;
-            fr.last_stable = o.last_stable;
-            fr.log_start = o.log_start;
-            if (fr.error == error_code::none &&
-                (w.offset < o.log_start || w.offset > o.high_watermark))
-                fr.error = error_code::offset_out_of_range;
-        } else {
-            fr = co_await store.fetch(w.topic, w.partition, w.offset, std::max(limit, 0), iso);
+        try {
+            if (w.lookup_failed) throw std::runtime_error("topic id lookup failed");
+            if (limit <= 0 && total > 0) {
+                auto o = co_await store.offsets(w.topic, w.partition);
+                fr.error = o.error;
+                fr.high_watermark = o.high_watermark;
+                fr.last_stable = o.last_stable;
+                fr.log_start = o.log_start;
+                if (fr.error == error_code::none &&
+                    (w.offset < o.log_start || w.offset > o.high_watermark))
+                    fr.error = error_code::offset_out_of_range;
+            } else {
+                fr = co_await store.fetch(w.topic, w.partition, w.offset, std::max(limit, 0), iso);
+            }
+        } catch (const std::exception& e) {
+            fr = storage::fetch_result{};
+            fr.error = storage_failure(e);
         }
         p.error_code = code(fr.error);
         p.high_watermark = fr.high_watermark;
@@ -91,13 +99,20 @@ awaitable<std::optional<std::string>> handle_fetch(request_context& ctx, protoco
     std::set<log_waiters::partition_key> keys;
     for (const auto& t : req.topics) {
         std::string name = t.topic;
+        bool lookup_failed = false;
         if (ctx.version() >= 13) {
-            auto info = co_await store.describe_topic_by_id(t.topic_id);
-            name = info ? info->name : std::string();
+            try {
+                auto info = co_await store.describe_topic_by_id(t.topic_id);
+                name = info ? info->name : std::string();
+            } catch (const std::exception&) {
+                lookup_failed = true;  // answered per partition below
+                name = "?";
+            }
         }
         for (const auto& p : t.partitions) {
-            want.push_back({name, t.topic_id, p.partition, p.fetch_offset, p.partition_max_bytes});
-            if (!name.empty()) keys.insert({name, p.partition});
+            want.push_back({name, t.topic_id, p.partition, p.fetch_offset, p.partition_max_bytes,
+                            lookup_failed});
+            if (!name.empty() && !lookup_failed) keys.insert({name, p.partition});
         }
     }
     auto iso = req.isolation_level == 1 ? storage::isolation::read_committed

@@ -1,8 +1,28 @@
 #include "broker/handler_util.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 
 namespace hako::broker {
+
+protocol::error_code storage_failure(const std::exception& e) {
+    // One broker thread: a plain static is enough to rate-limit the log.
+    static std::chrono::steady_clock::time_point last_logged{};
+    static std::uint64_t suppressed = 0;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_logged >= std::chrono::seconds(1)) {
+        fmt::print(stderr, "hako: storage unavailable, answering KAFKA_STORAGE_ERROR: {}{}\n",
+                   e.what(),
+                   suppressed ? fmt::format(" ({} more since the last report)", suppressed)
+                              : std::string());
+        last_logged = now;
+        suppressed = 0;
+    } else {
+        ++suppressed;
+    }
+    return protocol::error_code::kafka_storage_error;
+}
 
 bool valid_topic_name(std::string_view name) {
     if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include "broker/broker.h"
@@ -31,6 +32,11 @@ bool valid_topic_name(std::string_view name);
 
 // The client host Kafka reports for a connection (DescribeGroups): "/" + peer address.
 std::string client_host(const connection_state& conn);
+
+// A storage call threw (server unreachable, connection lost, retries exhausted): the
+// partition is answered with KAFKA_STORAGE_ERROR, which every client retries after a
+// metadata refresh, instead of dropping the connection. Logged at most once a second.
+protocol::error_code storage_failure(const std::exception& e);
 
 // Leader of a partition: spread over the live brokers by a stable hash so clients spread
 // their load; any broker still serves any partition.

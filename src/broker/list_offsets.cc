@@ -4,12 +4,13 @@
 // (Partition.fetchOffsetForTimestamp), timestamp lookups only see offsets below the last
 // fetchable one (high watermark, or last stable offset under read_committed); a lookup
 // that finds nothing answers offset -1, timestamp -1 and no error.
+#include "hako/protocol/messages/list_offsets.h"
+
 #include <set>
 #include <utility>
 
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
-#include "hako/protocol/messages/list_offsets.h"
 
 namespace hako::broker {
 
@@ -58,41 +59,47 @@ awaitable<std::optional<std::string>> handle_list_offsets(request_context& ctx,
                 set_error(rp, error_code::invalid_request);
                 continue;
             }
-            auto o = co_await store.offsets(t.name, p.partition_index);
-            if (o.error != error_code::none) {
-                set_error(rp, o.error);
-                continue;
-            }
-            rp.error_code = code(error_code::none);
-            rp.timestamp = -1;
-            rp.leader_epoch = 0;
-            const std::int64_t last_fetchable = read_committed ? o.last_stable : o.high_watermark;
-            if (p.timestamp == latest) {
-                rp.offset = last_fetchable;
-            } else if (p.timestamp == earliest || p.timestamp == earliest_local) {
-                rp.offset = o.log_start;
-            } else if (p.timestamp == latest_tiered) {
-                rp.offset = -1;
-                rp.leader_epoch = -1;
-            } else {
-                storage::timestamp_lookup m;
-                if (p.timestamp == max_timestamp)
-                    m = co_await store.max_timestamp(t.name, p.partition_index);
-                else
-                    m = co_await store.offset_for_timestamp(t.name, p.partition_index,
-                                                            p.timestamp);
-                if (m.error != error_code::none) {
-                    set_error(rp, m.error);
+            try {
+                auto o = co_await store.offsets(t.name, p.partition_index);
+                if (o.error != error_code::none) {
+                    set_error(rp, o.error);
                     continue;
                 }
-                if (m.offset >= 0 && m.offset < last_fetchable) {
-                    rp.offset = m.offset;
-                    rp.timestamp = m.timestamp;
-                } else {
+                rp.error_code = code(error_code::none);
+                rp.timestamp = -1;
+                rp.leader_epoch = 0;
+                const std::int64_t last_fetchable =
+                    read_committed ? o.last_stable : o.high_watermark;
+                if (p.timestamp == latest) {
+                    rp.offset = last_fetchable;
+                } else if (p.timestamp == earliest || p.timestamp == earliest_local) {
+                    rp.offset = o.log_start;
+                } else if (p.timestamp == latest_tiered) {
                     rp.offset = -1;
-                    rp.timestamp = -1;
                     rp.leader_epoch = -1;
+                } else {
+                    storage::timestamp_lookup m;
+                    if (p.timestamp == max_timestamp)
+                        m = co_await store.max_timestamp(t.name, p.partition_index);
+                    else
+                        m = co_await store.offset_for_timestamp(t.name, p.partition_index,
+                                                                p.timestamp);
+                    if (m.error != error_code::none) {
+                        set_error(rp, m.error);
+                        continue;
+                    }
+                    if (m.offset >= 0 && m.offset < last_fetchable) {
+                        rp.offset = m.offset;
+                        rp.timestamp = m.timestamp;
+                    } else {
+                        rp.offset = -1;
+                        rp.timestamp = -1;
+                        rp.leader_epoch = -1;
+                    }
                 }
+            } catch (const std::exception& e) {
+                set_error(rp, storage_failure(e));
+                continue;
             }
             // v0 is below the advertised range; answered as Kafka did, for completeness.
             if (ctx.version() == 0 && rp.offset >= 0) rp.old_style_offsets = {rp.offset};

@@ -1,10 +1,11 @@
 // Produce (key 0): validate each partition's batch, then append it through storage.
 // The batch stays as bytes: only the base offset (and, for LogAppendTime topics, the
 // timestamp and CRC) is patched. Records are decoded only when a topic config needs them.
+#include "hako/protocol/messages/produce.h"
+
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
 #include "broker/topic_config.h"
-#include "hako/protocol/messages/produce.h"
 #include "protocol/record_batch.h"
 
 namespace hako::broker {
@@ -75,7 +76,8 @@ awaitable<partition_outcome> produce_partition(request_context& ctx, const std::
             co_return out;
         }
         auto now = now_ms();
-        bool log_append = effective_config(info.configs, "message.timestamp.type") == "LogAppendTime";
+        bool log_append =
+            effective_config(info.configs, "message.timestamp.type") == "LogAppendTime";
         if (!log_append) {
             out.error = check_timestamps(info.configs, bytes, h, now);
             if (out.error != error_code::none) co_return out;
@@ -103,6 +105,9 @@ awaitable<partition_outcome> produce_partition(request_context& ctx, const std::
     } catch (const protocol::batch_error& e) {
         out.error = e.code;
         out.message = e.what();
+    } catch (const std::exception& e) {
+        out.error = storage_failure(e);
+        out.message = "storage unavailable";
     }
     co_return out;
 }
@@ -122,7 +127,14 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
         auto& tr = resp.responses.emplace_back();
         tr.name = td.name;
         std::optional<storage::topic_info> info;
-        if (!legacy && !bad_acks) info = co_await ctx.b.store().describe_topic(td.name);
+        std::optional<error_code> lookup_failed;
+        if (!legacy && !bad_acks) {
+            try {
+                info = co_await ctx.b.store().describe_topic(td.name);
+            } catch (const std::exception& e) {
+                lookup_failed = storage_failure(e);
+            }
+        }
         for (const auto& pd : td.partition_data) {
             auto& pr = tr.partition_responses.emplace_back();
             pr.index = pd.index;
@@ -135,6 +147,10 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
             }
             if (bad_acks) {
                 pr.error_code = code(error_code::invalid_required_acks);
+                continue;
+            }
+            if (lookup_failed) {
+                pr.error_code = code(*lookup_failed);
                 continue;
             }
             if (!info) {

@@ -256,21 +256,67 @@ def test_three_brokers_one_database(tmp_path):
     assert not problems, problems
 
 
-def _restart_postgres():
-    """Restarts the server of scripts/pg_start.sh in place (same port, same data)."""
+def _pg_ctl(*args):
+    """pg_ctl on the server of scripts/pg_start.sh (same port, same data: `restart` reuses
+    the options the server was started with, also after a stop)."""
     import subprocess
     pg_dir = os.environ.get("HAKO_PG_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "hako-pg"))
     bins = sorted(d for d in os.listdir("/usr/lib/postgresql"))
     pg_ctl = f"/usr/lib/postgresql/{bins[-1]}/bin/pg_ctl"
-    cmd = [pg_ctl, "-D", f"{pg_dir}/data", "-m", "fast", "-w", "restart"]
+    cmd = [pg_ctl, "-D", f"{pg_dir}/data", "-w", "-t", "60", *args]
     if os.getuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=60)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=90)
 
 
-def test_postgres_restart_during_produce(pg_broker):
+def _restart_postgres(mode="fast"):
+    """fast: a clean shutdown; immediate: the server processes quit at once, as in a crash
+    (no shutdown checkpoint; the restart runs crash recovery from the WAL)."""
+    _pg_ctl("-m", mode, "restart")
+
+
+def test_postgres_down_answers_retriable_errors_per_partition(pg_broker):
+    """While PostgreSQL is down the broker stays up and keeps the connection: produce,
+    fetch and ListOffsets answer KAFKA_STORAGE_ERROR (56, retriable in every client) per
+    partition; once the server is back the same connection carries on at the next offset."""
+    import raw_kafka as R
     broker, _schema = pg_broker
-    topic = "restart"
+    topic = "outage"
+    _create_topic(broker.bootstrap, topic, 1)
+    conn = R.Conn(broker.bootstrap)
+    now = int(time.time() * 1000)
+    for i in range(5):
+        err, base, _ = R.produce_v7(conn, topic, 0, R.record_batch([(None, b"before%d" % i, now)], now))
+        assert (err, base) == (0, i)
+    _pg_ctl("-m", "immediate", "stop")
+    try:
+        err, base, _ = R.produce_v7(conn, topic, 0, R.record_batch([(None, b"during", now)], now))
+        assert err == 56 and base == -1, (err, base)
+        err, _hw, _recs = R.fetch_v4(conn, topic, 0, 0, 1 << 20)
+        assert err == 56, err
+        err, _ts, _off = R.list_offsets(conn, 1, topic, 0, -1)
+        assert err == 56, err
+        broker.check_alive("while PostgreSQL is down")
+    finally:
+        _pg_ctl("-m", "fast", "restart")
+    deadline = time.time() + 30
+    while True:  # the pool reconnects with backoff: the first tries may still fail
+        err, base, _ = R.produce_v7(conn, topic, 0, R.record_batch([(None, b"after", now)], now))
+        if err == 0 or time.time() > deadline:
+            break
+        assert err == 56, err
+        time.sleep(0.2)
+    assert (err, base) == (0, 5), "the record refused during the outage must not have been written"
+    err, hw, recs = R.fetch_v4(conn, topic, 0, 0, 1 << 20)
+    assert (err, hw) == (0, 6)
+    conn.close()
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_postgres_restart_during_produce(pg_broker, mode):
+    broker, _schema = pg_broker
+    topic = f"restart-{mode}"
     _create_topic(broker.bootstrap, topic, 1)
     from confluent_kafka import Producer
     acked: dict[int, bytes] = {}
@@ -286,7 +332,7 @@ def test_postgres_restart_during_produce(pg_broker):
             errors.append(str(err))
 
     n = 6000
-    restarter = threading.Thread(target=_restart_postgres)
+    restarter = threading.Thread(target=_restart_postgres, args=(mode,))
     for i in range(n):
         if i == n // 4:
             restarter.start()  # mid-load, produce requests in flight; the broker keeps running
@@ -308,3 +354,57 @@ def test_postgres_restart_during_produce(pg_broker):
     for off, v in acked.items():
         assert recs[off][1] == v, f"acknowledged record at {off} lost or moved"
     assert hw == n, f"{hw - n} records duplicated despite idempotence"
+
+
+def _readme_blocks(path, after):
+    """The fenced code blocks of a markdown file that follow the line containing `after`."""
+    text = open(path).read()
+    text = text[text.index(after):]
+    blocks, inside, cur = [], False, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if inside:
+                blocks.append("\n".join(cur) + "\n")
+                cur = []
+            inside = not inside
+        elif inside:
+            cur.append(line)
+    return blocks
+
+
+def test_readme_outbox_example_runs_verbatim(tmp_path):
+    """The outbox example of src/storage/postgres/README.md, as written: a broker on a
+    fresh database with the default `hako` schema, the topic `orders` with one partition,
+    the SQL block through psql, then the kcat command (only the broker address changed);
+    its output must be the line the README shows."""
+    import subprocess
+    import uuid
+    import psycopg2
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "src", "storage", "postgres",
+                          "README.md")
+    sql, shell = _readme_blocks(readme, "A complete example")[:2]
+    cmd_line, expected = shell.strip().splitlines()
+    assert cmd_line.startswith("$ kcat ")
+    base = os.environ["HAKO_E2E_PG_URL"]
+    db = "readme_" + uuid.uuid4().hex[:8]
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {db}")
+    url = base.rsplit("/", 1)[0] + "/" + db
+    b = Broker(tmp_path, "readme", storage=url, partitions=1).start()
+    try:
+        _create_topic(b.bootstrap, "orders", 1)
+        r = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-q", url], input=sql,
+                           text=True, capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        argv = __import__("shlex").split(cmd_line[2:].replace("localhost:9092", b.bootstrap))
+        r = subprocess.run(argv, text=True, capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().splitlines() == [expected], r.stdout
+    finally:
+        problem = b.stop()
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        admin.close()
+    assert not problem, problem
