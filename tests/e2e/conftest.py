@@ -9,9 +9,11 @@ Environment:
     HAKO_BIN            broker binary (default <repo>/build/hako)
     HAKO_E2E_RECORDS    records per client test (default 10000)
     HAKO_E2E_PARTITIONS --default-partitions of the brokers (default 3)
-    HAKO_E2E_ENGINE     memory (default), sqlite or postgres
+    HAKO_E2E_ENGINE     memory (default), sqlite, postgres or s3
     HAKO_E2E_PG_URL     server for postgres (scripts/pg_start.sh prints one); each broker
                         gets a fresh schema on it
+    HAKO_E2E_S3_ENDPOINT S3-compatible server for s3 (scripts/s3_start.sh prints one); each
+                        broker gets a fresh key prefix in bucket hako-e2e
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ def pg_schema() -> str:
     return "e2e_" + uuid.uuid4().hex[:12]
 
 
+def s3_url(prefix: str) -> str:
+    """s3:// URL of a fresh prefix on HAKO_E2E_S3_ENDPOINT's server (credentials and
+    endpoint go to the broker through the AWS_* environment, set here)."""
+    endpoint = os.environ.get("HAKO_E2E_S3_ENDPOINT")
+    if not endpoint:
+        pytest.fail("HAKO_E2E_S3_ENDPOINT is not set (start a server: scripts/s3_start.sh)",
+                    pytrace=False)
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP="true", AWS_REGION="us-east-1",
+                      AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID", "hako"),
+                      AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "hako"))
+    return f"s3://hako-e2e/{prefix}?create_bucket=true"
+
+
 def pg_url(schema: str) -> str:
     """postgres:// URL of HAKO_E2E_PG_URL's server with its own schema."""
     base = os.environ.get("HAKO_E2E_PG_URL")
@@ -82,8 +97,9 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def storage_url(self) -> str:
-        """HAKO_E2E_ENGINE=memory (default), sqlite (a fresh file per broker) or postgres
-        (a fresh schema per broker on HAKO_E2E_PG_URL)."""
+        """HAKO_E2E_ENGINE=memory (default), sqlite (a fresh file per broker), postgres
+        (a fresh schema per broker on HAKO_E2E_PG_URL) or s3 (a fresh prefix per broker on
+        HAKO_E2E_S3_ENDPOINT)."""
         if self.storage:
             return self.storage
         engine = os.environ.get("HAKO_E2E_ENGINE", "memory")
@@ -91,6 +107,8 @@ class Broker:
             return f"sqlite://{self.workdir / (self.name + '.db')}"
         if engine == "postgres":
             return pg_url(self.pg_schema)
+        if engine == "s3":
+            return s3_url(self.pg_schema)  # a fresh prefix per broker, kept across restarts
         return "memory://"
 
     def command(self) -> list[str]:
