@@ -38,6 +38,8 @@ MODES = {
 }
 # Group commit: a moderate fixed rate (where it shows as latency) and full speed.
 GROUP_COMMIT_RATE = 40_000
+# Raw PUT baseline object sizes for the S3 engine's ratio.
+S3_PUT_SIZES = (1024, 65536, 1 << 20)
 SIZES, PARTITIONS, ACKS = (100, 1024), (1, 8), ("1", "all")
 # Quick mode runs a few rows of the produce matrix: these on memory, the first elsewhere.
 QUICK_ROWS = [(100, 8, "1"), (100, 1, "all"), (1024, 8, "1")]
@@ -64,6 +66,7 @@ ENGINES = [
     Engine("memory", "memory://"),
     Engine("sqlite", "sqlite://{tmp}/{tag}.db"),
     Engine("postgres", "{pg}/{tag}", needs="postgres"),
+    Engine("s3", "s3://hako-bench/{tag}?create_bucket=true", needs="s3"),
 ]
 
 
@@ -100,6 +103,10 @@ def wait_quiet(max_s, say, calm_needed=3):
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def size_name_short(b):
+    return f"{b >> 20} MiB" if b >= 1 << 20 else f"{b >> 10} KiB" if b >= 1024 else f"{b} B"
 
 
 def fmt_int(v):
@@ -230,6 +237,83 @@ class Postgres:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class S3Server:
+    """A throwaway moto_server (in memory; see ../shared/reference/test-environment.md).
+    The broker finds it through the AWS_* environment, set here for the whole run."""
+
+    def __init__(self, bench):
+        self.bench, self.proc, self.reason = bench, None, None
+        exe = shutil.which("moto_server")
+        if not exe:
+            self.reason = "moto_server not on PATH (pip install 'moto[server]')"
+            return
+        self.port = free_port()
+        self.proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=bench.log)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.reason = "moto_server did not start"
+                    self.stop()
+                    return
+                time.sleep(0.05)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        os.environ.update(AWS_ENDPOINT_URL=self.endpoint, AWS_ALLOW_HTTP="true",
+                          AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench",
+                          AWS_SECRET_ACCESS_KEY="bench")
+
+    def cpu_s(self):
+        if not self.proc:
+            return 0.0
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except OSError:
+            return 0.0
+
+    def put_rate(self, size, seconds):
+        """Raw PUT rate of `size`-byte objects over one keep-alive connection, unsigned
+        (moto does not check signatures): the server's own ceiling for the engine's ratio."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("PUT", "/hako-raw-put")
+        conn.getresponse().read()
+        body = os.urandom(size)
+        n, lat = 0, []
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            s = time.perf_counter()
+            conn.request("PUT", f"/hako-raw-put/{size}/{n:08d}", body=body,
+                         headers={"Content-Type": "application/octet-stream"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                raise RuntimeError(f"raw PUT answered {r.status}")
+            lat.append(time.perf_counter() - s)
+            n += 1
+        secs = time.perf_counter() - t0
+        conn.close()
+        lat.sort()
+        self.bench.note_command(["python3", "-c", f"http.client keep-alive: PUT {size} B "
+                                 f"objects to moto_server for {seconds} s"])
+        return dict(size=size, puts=n, seconds=secs, puts_per_s=n / secs,
+                    mb_per_s=n * size / secs / 1e6, p50_ms=lat[len(lat) // 2] * 1000)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -244,6 +328,7 @@ class Bench:
         self.tags = 0
         self.results = {"mode": self.mode, "engines": {}, "skipped": {}, "baselines": {}}
         self.pg = None
+        self.s3 = None
 
     # -- helpers ---------------------------------------------------------------------------
     def say(self, text):
@@ -300,6 +385,8 @@ class Bench:
     def engine_available(self, engine):
         if engine.needs == "postgres" and (self.pg is None or self.pg.reason):
             return "no PostgreSQL server: " + (self.pg.reason if self.pg else "not started")
+        if engine.needs == "s3" and (self.s3 is None or self.s3.reason):
+            return "no S3 server: " + (self.s3.reason if self.s3 else "not started")
         try:
             self.broker(engine).stop()
             return None
@@ -322,7 +409,7 @@ class Bench:
     def measured(self, broker, fn):
         """Runs fn(); returns its result with the CPU the broker, the client (children of
         this process that ended) and everything else on the machine used meanwhile."""
-        pg = self.pg if broker.engine.needs == "postgres" else None
+        pg = {"postgres": self.pg, "s3": self.s3}.get(broker.engine.needs)
         c0, u0, s0, t0 = broker.cpu_s(), children_cpu(), system_busy_s(), time.monotonic()
         p0 = pg.cpu_s() if pg else 0.0
         r = fn()
@@ -354,7 +441,7 @@ class Bench:
             self.say(f"  {engine.name:8} produce {size:>4} B {parts}p acks={acks:3}: "
                      f"{fmt_int(row['rps'])} records/s, {row['mbps']:.1f} MB/s, "
                      f"p99 {row['p99']:.1f} ms, broker {row['broker_cpu']:.2f} CPU-s"
-                     + (f", PostgreSQL {row['storage_cpu']:.2f} CPU-s"
+                     + (f", storage server {row['storage_cpu']:.2f} CPU-s"
                         if row["storage_cpu"] is not None else "")
                      + f", others {row['other_cpu']:.2f} CPU-s")
 
@@ -521,6 +608,12 @@ class Bench:
                                  for v in base["postgres_variants"]))
         else:
             base["postgres"] = dict(skipped=self.pg.reason if self.pg else "not started")
+        if self.s3 and not self.s3.reason:
+            secs = self.m["tcp_s"]
+            base["s3_put"] = [self.s3.put_rate(size, secs) for size in S3_PUT_SIZES]
+            self.say("  baseline S3 PUT (moto_server, one connection): " + ", ".join(
+                f"{size_name_short(v['size'])} {v['puts_per_s']:.0f}/s = {v['mb_per_s']:.1f} MB/s"
+                for v in base["s3_put"]))
 
     # Tables shaped like the engines' record tables (src/storage/*/…schema.cc), so the ratio
     # of an engine to its raw store separates the engine's overhead from the table's.
@@ -673,6 +766,8 @@ class Bench:
         wanted = [e for e in ENGINES if not self.args.engines or e.name in self.args.engines]
         if any(e.needs == "postgres" for e in wanted) and not self.args.no_postgres:
             self.pg = Postgres(self)
+        if any(e.needs == "s3" for e in wanted):
+            self.s3 = S3Server(self)
         try:
             self.binary()
             for engine in wanted:
@@ -695,6 +790,8 @@ class Bench:
         finally:
             if self.pg:
                 self.pg.stop()
+            if self.s3:
+                self.s3.stop()
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.results["elapsed_s"] = time.monotonic() - started
         self.results["loadavg_after"] = loadavg()

@@ -102,6 +102,16 @@ def render(results, commands, machine, args=None):
                      f"{n0(r['rps'])} records/s = {r['rps'] / base['sqlite']['rows_per_s']:.0%} "
                      f"of raw SQLite inserts ({n0(base['sqlite']['rows_per_s'])} rows/s)",
                      "recorded"])
+    puts = base.get("s3_put") or []
+    if "s3" in eng and puts:
+        top = max(puts, key=lambda v: v["mb_per_s"])
+        r = find(eng["s3"], 1024, 8, "1") or best_produce(eng["s3"])
+        if r:
+            ratio = r["mbps"] / top["mb_per_s"]
+            rows.append(["S3 engine ≥ 70% of the raw PUT byte rate (same server, same run)",
+                         f"{f1(r['mbps'])} MB/s ({size_name(r['size'])} records, 8 partitions) "
+                         f"= {ratio:.0%} of {f1(top['mb_per_s'])} MB/s raw PUT of "
+                         f"{top['size'] >> 10} KiB objects", met(ratio >= 0.7)])
     if "postgres" not in eng:
         rows.append(["PostgreSQL engine: ratio its issue sets",
                      "engine not in this build: " + results["skipped"].get("postgres", "not run"),
@@ -155,7 +165,8 @@ def render(results, commands, machine, args=None):
              "everything else the machine did meanwhile — other processes, and kernel "
              "interrupt/softirq time (loopback networking) not charged to a process; a large "
              "figure there means the row was measured on a busy machine. \"Storage server\" is the "
-             "PostgreSQL server's processes (postmaster and backends), for the postgres engine.")
+             "PostgreSQL server's processes (postmaster and backends) for the postgres engine, and "
+             "moto_server (the S3 server) for the s3 engine.")
     L.append("")
 
     # -- consume -------------------------------------------------------------------------------
@@ -390,6 +401,19 @@ def render(results, commands, machine, args=None):
                 ratios.append(f"PostgreSQL engine, {size_name(size)}, 8 partitions, acks=1: "
                               f"{r['rps'] / v['rows_per_s']:.0%} of raw binary COPY into its "
                               f"own table shape ({n0(v['rows_per_s'])} rows/s)")
+    puts = base.get("s3_put") or []
+    if "s3" in eng and puts:
+        top = max(puts, key=lambda v: v["mb_per_s"])
+        for size in SIZES:
+            r = find(eng["s3"], size, 8, "1")
+            if r:
+                ratios.append(f"S3 engine, {size_name(size)}, 8 partitions, acks=1: "
+                              f"{f1(r['mbps'])} MB/s = {r['mbps'] / top['mb_per_s']:.0%} of the "
+                              f"raw PUT byte rate of {top['size'] >> 10} KiB objects to the same "
+                              f"server ({f1(top['mb_per_s'])} MB/s, one connection)")
+        ratios.append("raw S3 PUT to moto_server, one keep-alive connection: " + ", ".join(
+            f"{v['size'] >> 10} KiB {n0(v['puts_per_s'])}/s ({f1(v['mb_per_s'])} MB/s, "
+            f"p50 {f1(v['p50_ms'])} ms)" for v in puts))
     L += ["- " + r for r in ratios]
     L.append("")
 
