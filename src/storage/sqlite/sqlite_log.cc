@@ -74,6 +74,7 @@ std::string rebuild(db& d, std::string_view topic, std::int32_t partition,
 awaitable<append_result> sqlite_engine::append(append_request req) {
     auto topic = req.topic;
     auto partition = req.partition;
+    const auto bytes = req.batch.size();
     auto op = worker_->write<append_result>([req = std::move(req)](db& d) {
         auto p = read_partition(d, req.topic, req.partition);
         if (!p) return append_result{error_code::unknown_topic_or_partition};
@@ -150,7 +151,7 @@ awaitable<append_result> sqlite_engine::append(append_request req) {
             .bind(3, req.partition)
             .run();
         return append_result{error_code::none, base, log_start};
-    });
+    }, bytes);
     auto r = co_await std::move(op);
     if (r.error == error_code::none) notify_change(topic, partition);
     co_return r;

@@ -194,9 +194,11 @@ open_options parse_url(std::string_view url) {
             o.synchronous = std::string(v);
         } else if (k == "max_batch")
             o.max_batch = static_cast<std::size_t>(std::max(1, parse_int(v, k)));
+        else if (k == "max_batch_bytes")
+            o.max_batch_bytes = static_cast<std::size_t>(std::max(1, parse_int(v, k)));
         else
             throw std::invalid_argument("sqlite URL: unknown parameter '" + std::string(k) +
-                                        "' (known: busy_timeout, synchronous, max_batch)");
+                                        "' (known: busy_timeout, synchronous, max_batch, max_batch_bytes)");
     }
     return o;
 }

@@ -55,7 +55,10 @@ void worker::loop() {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             } else {
-                while (!queue_.empty() && queue_.front().write && batch.size() < opts_.max_batch) {
+                std::size_t bytes = 0;
+                while (!queue_.empty() && queue_.front().write && batch.size() < opts_.max_batch &&
+                       (batch.empty() || bytes + queue_.front().bytes <= opts_.max_batch_bytes)) {
+                    bytes += queue_.front().bytes;
                     batch.push_back(std::move(queue_.front()));
                     queue_.pop_front();
                 }

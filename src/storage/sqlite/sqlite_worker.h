@@ -29,6 +29,10 @@ struct open_options {
     int busy_timeout_ms = 10000;
     std::string synchronous = "FULL";  // durable acks; NORMAL trades that for speed
     std::size_t max_batch = 512;       // jobs per group-commit transaction
+    // Bytes of produced batches per group commit. Large jobs gain nothing from sharing a
+    // commit, and grouping them costs the overlap between the broker thread (decoding the
+    // next request) and this one: each connection has one request in flight at a time.
+    std::size_t max_batch_bytes = 1 << 20;
 };
 
 class worker {
@@ -44,9 +48,10 @@ public:
     //
     // Runs fn(db) on the worker thread. Writes are grouped into one IMMEDIATE
     // transaction; reads run outside any explicit transaction.
+    // `bytes`: the size of the data the job writes, for max_batch_bytes.
     template <class T>
-    boost::asio::awaitable<T> write(std::function<T(db&)> fn) {
-        return submit<T>(true, std::move(fn));
+    boost::asio::awaitable<T> write(std::function<T(db&)> fn, std::size_t bytes = 0) {
+        return submit<T>(true, std::move(fn), bytes);
     }
     template <class T>
     boost::asio::awaitable<T> read(std::function<T(db&)> fn) {
@@ -60,25 +65,27 @@ public:
 private:
     struct job {
         bool write;
+        std::size_t bytes;
         std::function<bool(db&)> run;                // stores the result; false if it threw
         std::function<void(std::exception_ptr)> fail;  // overrides the result with an error
         std::function<void()> complete;              // posts the completion
     };
 
     template <class T>
-    boost::asio::awaitable<T> submit(bool is_write, std::function<T(db&)> fn) {
+    boost::asio::awaitable<T> submit(bool is_write, std::function<T(db&)> fn,
+                                     std::size_t bytes = 0) {
         struct state {
             std::optional<T> result;
             std::exception_ptr error;
         };
         auto st = std::make_shared<state>();
-        auto initiation = [this, is_write, st, fn = std::move(fn)](auto handler) mutable {
+        auto initiation = [this, is_write, bytes, st, fn = std::move(fn)](auto handler) mutable {
             // A tracked executor counts the job as outstanding work, so io_context::run()
             // cannot return (e.g. at shutdown) while the job is still on the worker thread.
             auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler),
                                           boost::asio::execution::outstanding_work.tracked);
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            enqueue(job{is_write,
+            enqueue(job{is_write, bytes,
                         [st, fn = std::move(fn)](db& d) {
                             try {
                                 st->result.emplace(fn(d));
