@@ -5,6 +5,7 @@
 #include "protocol/record_batch.h"
 #include "storage/memory/memory_engine.h"
 #include "storage/postgres/pg_engine.h"
+#include "storage/s3/s3_engine.h"
 #include "storage/sqlite/sqlite_engine.h"
 #include "storage/storage.h"
 
@@ -21,9 +22,7 @@ std::unique_ptr<engine> open_engine(std::string_view url, boost::asio::any_io_ex
         return std::make_unique<sqlite::sqlite_engine>(sqlite::parse_url(url), std::move(ex));
     if (scheme == "postgres" || scheme == "postgresql")
         return std::make_unique<postgres::pg_engine>(postgres::parse_url(url), std::move(ex));
-    if (scheme == "s3")
-        throw std::invalid_argument("storage engine '" + std::string(scheme) +
-                                    "://' is not available in this build yet; use memory://");
+    if (scheme == "s3") return s3::make_s3_engine(url, std::move(ex));
     throw std::invalid_argument("unknown storage engine '" + std::string(scheme) +
                                 "://'; use memory://, sqlite://, postgres:// or s3://");
 }

@@ -1,0 +1,150 @@
+#pragma once
+// The s3:// storage engine (README.md): a cluster's whole state in one bucket prefix,
+// changed only by create-only and compare-and-swap writes, so any number of brokers can
+// share it without consensus. Called on the broker's executor only.
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <list>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "storage/s3/s3_client.h"
+#include "storage/s3/s3_layout.h"
+#include "storage/storage.h"
+
+namespace hako::storage::s3 {
+
+struct url_options {
+    std::string bucket;
+    std::string prefix;  // without leading or trailing '/'
+    std::optional<bool> path_style;
+    std::chrono::milliseconds linger{0};
+    std::size_t max_object_bytes = 8u << 20;
+    std::chrono::milliseconds poll{200};
+    std::size_t index_roll = 256;
+    bool create_bucket = false;
+    std::chrono::milliseconds request_timeout{10000};
+    std::size_t cache_bytes = 64u << 20;
+};
+
+// s3://bucket/[prefix][?param=value&...]; throws std::invalid_argument.
+url_options parse_url(std::string_view url);
+
+class s3_engine final : public engine {
+public:
+    s3_engine(url_options opts, config cfg, boost::asio::any_io_executor ex);
+    ~s3_engine() override;
+
+    awaitable<void> register_broker(const broker_info& self, std::int64_t lease_ms) override;
+    awaitable<std::vector<broker_info>> live_brokers() override;
+
+    awaitable<error_code> create_topic(topic_info& topic) override;
+    awaitable<error_code> delete_topic(std::string_view name) override;
+    awaitable<std::vector<topic_info>> list_topics() override;
+    awaitable<std::optional<topic_info>> describe_topic(std::string_view name) override;
+    awaitable<std::optional<topic_info>> describe_topic_by_id(const protocol::uuid&) override;
+    awaitable<error_code> set_topic_configs(std::string_view name, config_map c) override;
+    awaitable<error_code> create_partitions(std::string_view name, std::int32_t total) override;
+
+    awaitable<append_result> append(append_request req) override;
+    awaitable<fetch_result> fetch(std::string_view topic, std::int32_t partition,
+                                  std::int64_t offset, std::int32_t max_bytes,
+                                  isolation iso) override;
+    awaitable<partition_offsets> offsets(std::string_view topic, std::int32_t partition) override;
+    awaitable<timestamp_lookup> offset_for_timestamp(std::string_view topic, std::int32_t partition,
+                                                     std::int64_t ts) override;
+    awaitable<timestamp_lookup> max_timestamp(std::string_view topic,
+                                              std::int32_t partition) override;
+    awaitable<partition_offsets> delete_records(std::string_view topic, std::int32_t partition,
+                                                std::int64_t offset) override;
+    awaitable<partition_offsets> maintain(std::string_view topic, std::int32_t partition,
+                                          const retention_policy& policy) override;
+
+    awaitable<std::int64_t> allocate_producer_id() override;
+
+    awaitable<std::optional<group_state>> load_group(std::string_view group_id) override;
+    awaitable<std::optional<std::int64_t>> store_group(std::string_view group_id, std::string data,
+                                                       std::int64_t expected_version) override;
+    awaitable<bool> delete_group(std::string_view group_id, std::int64_t expected_version) override;
+    awaitable<std::vector<group_state>> list_groups() override;
+    awaitable<void> commit_offsets(std::string_view group_id,
+                                   std::vector<committed_offset> offsets) override;
+    awaitable<std::vector<committed_offset>> fetch_offsets(std::string_view group_id) override;
+    awaitable<void> delete_offsets(std::string_view group_id,
+                                   std::vector<std::pair<std::string, std::int32_t>> parts) override;
+
+    std::chrono::milliseconds poll_interval() const override { return opts_.poll; }
+    void shutdown() override;
+
+    client& s3() { return *client_; }  // for tests
+    std::string key(std::string_view rel) const;
+
+private:
+    // A partition's watermark as last read, with its ETag ("" = no document yet).
+    struct cached_state {
+        partition_state st;
+        std::string etag;
+        std::chrono::steady_clock::time_point read_at{};
+        bool loaded = false;
+    };
+    struct pending {
+        pending(append_request r, boost::asio::any_io_executor ex)
+            : req(std::move(r)), wake(ex, boost::asio::steady_timer::time_point::max()) {}
+        append_request req;
+        append_result result;
+        std::exception_ptr error;
+        bool done = false;
+        bool leader = false;
+        boost::asio::steady_timer wake;
+    };
+    struct part_queue {
+        std::vector<std::shared_ptr<pending>> waiting;
+        bool busy = false;
+    };
+    using part_key = std::pair<std::string, std::int32_t>;  // topic id hex, partition
+
+    awaitable<void> ready();  // checks (or creates) the bucket once
+    awaitable<std::optional<std::pair<topic_info, std::string>>> read_topic(std::string_view name);
+    // The topic, if `partition` is one of its partitions.
+    awaitable<std::optional<topic_info>> resolve(std::string_view topic, std::int32_t partition);
+    std::string part_prefix(const topic_info& t, std::int32_t partition) const;
+    cached_state& state_slot(const topic_info& t, std::int32_t partition);
+    // Re-reads the watermark document (conditionally: 304 keeps the cache).
+    awaitable<cached_state*> refresh(const topic_info& t, std::int32_t partition);
+    // Stores `next` if the document is still `cur.etag`; false on a lost race.
+    awaitable<bool> swap_state(const topic_info& t, std::int32_t partition, cached_state& cur,
+                               partition_state next);
+    // Moves the oldest object entries into an index segment when the list is long.
+    awaitable<void> maybe_roll(const topic_info& t, std::int32_t partition, partition_state& st);
+    awaitable<std::vector<object_entry>> all_entries(const topic_info& t, std::int32_t partition,
+                                                     const partition_state& st);
+    awaitable<std::vector<object_entry>> segment_entries(const topic_info& t,
+                                                         std::int32_t partition,
+                                                         const segment_ref& seg);
+    awaitable<std::shared_ptr<const std::string>> read_object(const topic_info& t,
+                                                              std::int32_t partition,
+                                                              const object_entry& e);
+    void cache_object(const std::string& key, std::shared_ptr<const std::string> body);
+    awaitable<void> flush(const topic_info& t, std::int32_t partition,
+                          std::vector<std::shared_ptr<pending>>& group);
+    awaitable<void> delete_objects(std::vector<std::string> keys);
+
+    url_options opts_;
+    boost::asio::any_io_executor ex_;
+    std::unique_ptr<client> client_;
+    bool ready_ = false;
+    std::map<std::string, std::pair<topic_info, std::string>> topics_;  // name -> (info, etag)
+    std::map<part_key, cached_state> states_;
+    std::map<part_key, std::unique_ptr<part_queue>> queues_;
+    std::map<std::string, std::vector<object_entry>> segments_;  // immutable: cached forever
+    // Recently read or written objects (immutable), least recently used first.
+    std::list<std::pair<std::string, std::shared_ptr<const std::string>>> lru_;
+    std::unordered_map<std::string, decltype(lru_)::iterator> lru_index_;
+    std::size_t lru_bytes_ = 0;
+    std::int64_t pid_next_ = 0, pid_end_ = 0;
+};
+
+std::unique_ptr<engine> make_s3_engine(std::string_view url, boost::asio::any_io_executor ex);
+
+}  // namespace hako::storage::s3

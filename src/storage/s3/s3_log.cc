@@ -1,0 +1,502 @@
+// s3:// engine: the log. The create-only PUT of the object at the watermark's `next` is
+// the commit point; the watermark swap that follows is finished by whoever gets there
+// first (the writer, or the next writer that finds the object taken). README.md explains
+// why that keeps offsets dense across brokers.
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "protocol/record_batch.h"
+#include "storage/producer_state.h"
+#include "storage/s3/s3_engine.h"
+#include "storage/s3/sigv4.h"
+
+namespace hako::storage::s3 {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t max_uncompressed = 256u << 20;
+
+// Walks the batches of an object body.
+template <class F>
+void for_each_batch(std::string_view body, F f) {
+    std::size_t pos = 0;
+    while (pos + protocol::batch_header_size <= body.size()) {
+        auto h = protocol::read_batch_header(body.substr(pos));
+        auto n = h.total_size();
+        if (n == 0 || pos + n > body.size()) throw std::runtime_error("s3: truncated batch object");
+        f(h, body.substr(pos, n));
+        pos += n;
+    }
+}
+
+// Folds an object found in storage into a watermark (the "help" path): its offsets, and
+// the sequences of the idempotent producers whose batches it holds.
+void fold_object(partition_state& st, const std::string& name, std::string_view body) {
+    object_entry e;
+    e.base = st.next;
+    e.name = name;
+    e.bytes = static_cast<std::int64_t>(body.size());
+    for_each_batch(body, [&](const protocol::batch_header& h, std::string_view) {
+        e.last = h.last_offset();
+        e.max_timestamp = std::max(e.max_timestamp, h.max_timestamp);
+        if (h.producer_id >= 0) {
+            append_request r;
+            r.producer_id = h.producer_id;
+            r.producer_epoch = h.producer_epoch;
+            r.base_sequence = h.base_sequence;
+            r.record_count = h.records_count;
+            auto it = st.producers.find(h.producer_id);
+            auto entry = it == st.producers.end() ? producer_entry{}
+                                                  : producer_entry::decode(it->second);
+            remember_batch(entry, r, h.base_offset);
+            st.producers[h.producer_id] = entry.encode();
+        }
+    });
+    st.objects.push_back(e);
+    st.next = e.last + 1;
+}
+
+}  // namespace
+
+std::string s3_engine::part_prefix(const topic_info& t, std::int32_t partition) const {
+    return key("log/" + uuid_hex(t.id) + "/" + std::to_string(partition) + "/");
+}
+
+s3_engine::cached_state& s3_engine::state_slot(const topic_info& t, std::int32_t partition) {
+    return states_[{uuid_hex(t.id), partition}];
+}
+
+awaitable<s3_engine::cached_state*> s3_engine::refresh(const topic_info& t,
+                                                        std::int32_t partition) {
+    auto& c = state_slot(t, partition);
+    auto op = client_->get(part_prefix(t, partition) + "state.json", {},
+                           c.loaded ? c.etag : std::string());
+    auto r = co_await std::move(op);
+    if (r.status == 304) {
+        c.read_at = std::chrono::steady_clock::now();
+        co_return &c;
+    }
+    if (r.status == 404) {
+        c.st = partition_state{};
+        c.etag.clear();
+    } else if (r.ok()) {
+        c.st = decode_state(r.body);
+        c.etag = r.etag;
+    } else {
+        throw std::runtime_error("s3: GET watermark answered HTTP " + std::to_string(r.status));
+    }
+    c.loaded = true;
+    c.read_at = std::chrono::steady_clock::now();
+    co_return &c;
+}
+
+awaitable<bool> s3_engine::swap_state(const topic_info& t, std::int32_t partition,
+                                      cached_state& cur, partition_state next) {
+    auto k = part_prefix(t, partition) + "state.json";
+    auto body = encode_state(next);
+    auto op = cur.etag.empty() ? client_->put(k, body, put_condition::if_none_match_any)
+                               : client_->put(k, body, put_condition::if_match, cur.etag);
+    auto r = co_await std::move(op);
+    if (r.ok()) {
+        cur.st = std::move(next);
+        cur.etag = r.etag;
+        cur.loaded = true;
+        cur.read_at = std::chrono::steady_clock::now();
+        co_return true;
+    }
+    if (r.status != 412) throw std::runtime_error("s3: PUT watermark answered HTTP " +
+                                                  std::to_string(r.status));
+    if (r.ambiguous) {  // our earlier attempt may have landed: compare what is there
+        auto gop = client_->get(k);
+        auto g = co_await std::move(gop);
+        if (g.ok() && g.body == body) {
+            cur.st = std::move(next);
+            cur.etag = g.etag;
+            cur.loaded = true;
+            co_return true;
+        }
+    }
+    co_return false;
+}
+
+awaitable<void> s3_engine::maybe_roll(const topic_info& t, std::int32_t partition,
+                                      partition_state& st) {
+    if (st.objects.size() <= opts_.index_roll) co_return;
+    auto n = st.objects.size() / 2;
+    std::vector<object_entry> moved(st.objects.begin(), st.objects.begin() + static_cast<long>(n));
+    auto body = encode_segment(moved);
+    // Named by range and content, so two writers rolling the same entries write one object.
+    auto name = "index/" + offset_name(moved.front().base) + "-" + offset_name(moved.back().last) +
+                "-" + sha256_hex(body).substr(0, 12) + ".json";
+    auto op = client_->put(part_prefix(t, partition) + name, body);
+    auto r = co_await std::move(op);
+    if (!r.ok()) throw std::runtime_error("s3: PUT index segment answered HTTP " +
+                                          std::to_string(r.status));
+    segments_[name] = moved;
+    st.segments.push_back({moved.front().base, moved.back().last, name});
+    st.objects.erase(st.objects.begin(), st.objects.begin() + static_cast<long>(n));
+}
+
+awaitable<std::vector<object_entry>> s3_engine::segment_entries(const topic_info& t,
+                                                                std::int32_t partition,
+                                                                const segment_ref& seg) {
+    if (auto it = segments_.find(seg.name); it != segments_.end()) co_return it->second;
+    auto op = client_->get(part_prefix(t, partition) + seg.name);
+    auto r = co_await std::move(op);
+    if (!r.ok()) throw std::runtime_error("s3: GET index segment answered HTTP " +
+                                          std::to_string(r.status));
+    auto entries = decode_segment(r.body);
+    segments_[seg.name] = entries;
+    co_return entries;
+}
+
+awaitable<std::vector<object_entry>> s3_engine::all_entries(const topic_info& t,
+                                                            std::int32_t partition,
+                                                            const partition_state& st) {
+    std::vector<object_entry> out;
+    for (const auto& seg : st.segments) {
+        if (seg.last < st.log_start) continue;
+        auto op = segment_entries(t, partition, seg);
+        for (auto& e : co_await std::move(op))
+            if (e.last >= st.log_start) out.push_back(e);
+    }
+    for (const auto& e : st.objects)
+        if (e.last >= st.log_start) out.push_back(e);
+    co_return out;
+}
+
+void s3_engine::cache_object(const std::string& k, std::shared_ptr<const std::string> body) {
+    if (body->size() > opts_.cache_bytes / 4) return;
+    if (lru_index_.count(k)) return;
+    lru_.emplace_back(k, body);
+    lru_index_[k] = std::prev(lru_.end());
+    lru_bytes_ += body->size();
+    while (lru_bytes_ > opts_.cache_bytes && !lru_.empty()) {
+        lru_bytes_ -= lru_.front().second->size();
+        lru_index_.erase(lru_.front().first);
+        lru_.pop_front();
+    }
+}
+
+awaitable<std::shared_ptr<const std::string>> s3_engine::read_object(const topic_info& t,
+                                                                     std::int32_t partition,
+                                                                     const object_entry& e) {
+    auto k = part_prefix(t, partition) + e.name;
+    if (auto it = lru_index_.find(k); it != lru_index_.end()) {
+        lru_.splice(lru_.end(), lru_, it->second);  // most recently used
+        co_return it->second->second;
+    }
+    auto op = client_->get(k);
+    auto r = co_await std::move(op);
+    if (r.status == 404) co_return nullptr;  // deleted by retention meanwhile
+    if (!r.ok()) throw std::runtime_error("s3: GET object answered HTTP " + std::to_string(r.status));
+    auto body = std::make_shared<const std::string>(std::move(r.body));
+    cache_object(k, body);
+    co_return body;
+}
+
+// --- append ---------------------------------------------------------------------------------
+
+awaitable<append_result> s3_engine::append(append_request req) {
+    auto rop = resolve(req.topic, req.partition);
+    auto t = co_await std::move(rop);
+    if (!t) co_return append_result{error_code::unknown_topic_or_partition};
+    auto partition = req.partition;
+    auto& slot = queues_[{uuid_hex(t->id), partition}];
+    if (!slot) slot = std::make_unique<part_queue>();
+    auto& q = *slot;  // never erased: the reference stays valid across suspensions
+    auto me = std::make_shared<pending>(std::move(req), ex_);
+    q.waiting.push_back(me);
+    if (q.busy) {
+        while (!me->done && !me->leader) {
+            boost::system::error_code ec;
+            auto op = me->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_await std::move(op);
+        }
+    } else if (opts_.linger.count() > 0) {
+        q.busy = true;  // others queue behind us while we linger
+        asio::steady_timer linger(ex_, opts_.linger);
+        boost::system::error_code ec;
+        auto op = linger.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await std::move(op);
+    }
+    if (!me->done) {  // this coroutine writes everything queued so far (up to the size cap)
+        q.busy = true;
+        std::vector<std::shared_ptr<pending>> group;
+        std::size_t bytes = 0;
+        while (!q.waiting.empty() &&
+               (group.empty() || bytes + q.waiting.front()->req.batch.size() <= opts_.max_object_bytes)) {
+            bytes += q.waiting.front()->req.batch.size();
+            group.push_back(q.waiting.front());
+            q.waiting.erase(q.waiting.begin());
+        }
+        try {
+            auto op = flush(*t, partition, group);
+            co_await std::move(op);
+        } catch (...) {
+            for (auto& p : group) p->error = std::current_exception();
+        }
+        bool appended = false;
+        for (auto& p : group) {
+            p->done = true;
+            if (!p->error && p->result.error == error_code::none) appended = true;
+            if (p != me) p->wake.cancel();
+        }
+        if (!q.waiting.empty()) {
+            q.waiting.front()->leader = true;
+            q.waiting.front()->wake.cancel();
+        } else {
+            q.busy = false;
+        }
+        if (appended) notify_change(t->name, partition);
+    }
+    if (me->error) std::rethrow_exception(me->error);
+    co_return me->result;
+}
+
+awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
+                                 std::vector<std::shared_ptr<pending>>& group) {
+    auto& cur = state_slot(t, partition);
+    if (!cur.loaded) {
+        auto op = refresh(t, partition);
+        co_await std::move(op);
+    }
+    const auto prefix = part_prefix(t, partition);
+    for (int round = 0; round < 1000; ++round) {
+        // Decide every batch against the watermark as we know it.
+        auto st = cur.st;
+        const auto base = st.next;
+        std::string body;
+        std::int64_t max_ts = -1;
+        std::vector<std::pair<pending*, std::int64_t>> placed;
+        for (auto& p : group) {
+            auto& req = p->req;
+            if (req.producer_id >= 0) {
+                auto it = st.producers.find(req.producer_id);
+                std::optional<producer_entry> stored;
+                if (it != st.producers.end()) stored = producer_entry::decode(it->second);
+                auto verdict = check_sequence(stored, req);
+                if (verdict.error != error_code::none) {
+                    p->result = {verdict.error};
+                    continue;
+                }
+                if (verdict.duplicate_of >= 0) {
+                    p->result = {error_code::none, verdict.duplicate_of, st.log_start};
+                    continue;
+                }
+                auto entry = stored.value_or(producer_entry{});
+                remember_batch(entry, req, st.next);
+                st.producers[req.producer_id] = entry.encode();
+            }
+            protocol::set_base_offset(req.batch, st.next);
+            placed.emplace_back(p.get(), st.next);
+            st.next += req.record_count;
+            max_ts = std::max(max_ts, req.max_timestamp);
+            body += req.batch;
+        }
+        if (body.empty()) co_return;  // duplicates and refusals only
+        const auto name = offset_name(base) + ".batch";
+        auto pop = client_->put(prefix + name, body, put_condition::if_none_match_any);
+        auto r = co_await std::move(pop);
+        bool ours = r.ok();
+        std::string found;
+        if (r.status == 412) {
+            auto gop = client_->get(prefix + name);
+            auto g = co_await std::move(gop);
+            if (g.status == 404) {  // gone again (retention): the watermark has moved on
+                auto op = refresh(t, partition);
+                co_await std::move(op);
+                continue;
+            }
+            if (!g.ok()) throw std::runtime_error("s3: GET object answered HTTP " + std::to_string(g.status));
+            ours = r.ambiguous && g.body == body;  // our own earlier attempt landed
+            found = std::move(g.body);
+        } else if (!r.ok()) {
+            throw std::runtime_error("s3: PUT object answered HTTP " + std::to_string(r.status));
+        }
+        if (!ours) {
+            // Someone else committed at `base` and may not have finished the swap: help it,
+            // then decide our batches again against the new watermark.
+            auto helped = cur.st;
+            if (helped.next == base) {
+                fold_object(helped, name, found);
+                auto sop = swap_state(t, partition, cur, std::move(helped));
+                if (!co_await std::move(sop)) {
+                    auto op = refresh(t, partition);
+                    co_await std::move(op);
+                }
+            } else {
+                auto op = refresh(t, partition);
+                co_await std::move(op);
+            }
+            continue;
+        }
+        cache_object(prefix + name, std::make_shared<const std::string>(body));
+        // Our object is committed at `base`: record it in the watermark (or see that a
+        // helper already did).
+        object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body.size()), name};
+        for (int swap = 0;; ++swap) {
+            if (cur.st.next > base) break;  // a helper folded our object in
+            auto next = cur.st;
+            next.objects.push_back(e);
+            next.next = e.last + 1;
+            for (auto& [p, off] : placed)
+                if (p->req.producer_id >= 0) {
+                    auto it = next.producers.find(p->req.producer_id);
+                    auto entry = it == next.producers.end() ? producer_entry{}
+                                                            : producer_entry::decode(it->second);
+                    remember_batch(entry, p->req, off);
+                    next.producers[p->req.producer_id] = entry.encode();
+                }
+            auto rop = maybe_roll(t, partition, next);
+            co_await std::move(rop);
+            auto sop = swap_state(t, partition, cur, std::move(next));
+            if (co_await std::move(sop)) break;
+            auto op = refresh(t, partition);
+            co_await std::move(op);
+        }
+        for (auto& [p, off] : placed) p->result = {error_code::none, off, cur.st.log_start};
+        co_return;
+    }
+    throw std::runtime_error("s3: could not append after 1000 rounds of contention");
+}
+
+// --- reads ----------------------------------------------------------------------------------
+
+awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t partition,
+                                         std::int64_t offset, std::int32_t max_bytes, isolation) {
+    fetch_result out;
+    auto rop = resolve(topic, partition);
+    auto t = co_await std::move(rop);
+    if (!t) {
+        out.error = error_code::unknown_topic_or_partition;
+        co_return out;
+    }
+    auto* c = &state_slot(*t, partition);
+    // Below the cached watermark the index is known (objects never change); at or past it
+    // new data may exist, so read the watermark again (a 304 when nothing changed).
+    if (!c->loaded || offset >= c->st.next || offset < c->st.log_start ||
+        std::chrono::steady_clock::now() - c->read_at > opts_.poll) {
+        auto op = refresh(*t, partition);
+        c = co_await std::move(op);
+    }
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        auto st = c->st;
+        out.high_watermark = out.last_stable = st.next;
+        out.log_start = st.log_start;
+        out.records.clear();
+        if (offset < st.log_start || offset > st.next) {
+            out.error = error_code::offset_out_of_range;
+            co_return out;
+        }
+        bool gone = false;
+        const auto limit = static_cast<std::size_t>(std::max(max_bytes, 0));
+        auto add_from = [&](const object_entry& e, const std::string& body) {
+            bool full = false;
+            for_each_batch(body, [&](const protocol::batch_header& h, std::string_view b) {
+                if (full || h.last_offset() < offset || h.last_offset() < st.log_start) return;
+                if (!out.records.empty() && out.records.size() + b.size() > limit) {
+                    full = true;
+                    return;
+                }
+                out.records.append(b.data(), b.size());
+            });
+            return !full;
+        };
+        std::vector<object_entry> entries;
+        // Only the segments that can hold offsets >= `offset` are read.
+        for (const auto& seg : st.segments) {
+            if (seg.last < offset || seg.last < st.log_start) continue;
+            auto op = segment_entries(*t, partition, seg);
+            for (auto& e : co_await std::move(op)) entries.push_back(e);
+        }
+        for (const auto& e : st.objects) entries.push_back(e);
+        for (const auto& e : entries) {
+            if (e.last < offset || e.last < st.log_start) continue;
+            auto op = read_object(*t, partition, e);
+            auto body = co_await std::move(op);
+            if (!body) {
+                gone = true;
+                break;
+            }
+            if (!add_from(e, *body)) break;
+            if (!out.records.empty() && out.records.size() >= limit) break;
+        }
+        if (!gone) co_return out;
+        auto op = refresh(*t, partition);  // retention moved the log start under us
+        c = co_await std::move(op);
+    }
+    co_return out;
+}
+
+awaitable<partition_offsets> s3_engine::offsets(std::string_view topic, std::int32_t partition) {
+    auto rop = resolve(topic, partition);
+    auto t = co_await std::move(rop);
+    if (!t) co_return partition_offsets{error_code::unknown_topic_or_partition};
+    auto op = refresh(*t, partition);
+    auto& c = *co_await std::move(op);
+    co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
+}
+
+awaitable<timestamp_lookup> s3_engine::offset_for_timestamp(std::string_view topic,
+                                                            std::int32_t partition,
+                                                            std::int64_t ts) {
+    auto rop = resolve(topic, partition);
+    auto t = co_await std::move(rop);
+    if (!t) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
+    auto op = refresh(*t, partition);
+    auto st = (co_await std::move(op))->st;
+    auto eop = all_entries(*t, partition, st);
+    for (const auto& e : co_await std::move(eop)) {
+        if (e.max_timestamp < ts) continue;  // record timestamps, from the batch headers
+        auto bop = read_object(*t, partition, e);
+        auto body = co_await std::move(bop);
+        if (!body) continue;
+        std::optional<timestamp_lookup> hit;
+        for_each_batch(*body, [&](const protocol::batch_header& h, std::string_view b) {
+            if (hit || h.is_control() || h.max_timestamp < ts || h.last_offset() < st.log_start)
+                return;
+            for (const auto& r : protocol::decode_records(b, max_uncompressed)) {
+                auto off = h.base_offset + r.offset_delta;
+                auto rt = h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp_delta;
+                if (off >= st.log_start && rt >= ts) {
+                    hit = timestamp_lookup{error_code::none, off, rt};
+                    return;
+                }
+            }
+        });
+        if (hit) co_return *hit;
+    }
+    co_return timestamp_lookup{};
+}
+
+awaitable<timestamp_lookup> s3_engine::max_timestamp(std::string_view topic,
+                                                     std::int32_t partition) {
+    auto rop = resolve(topic, partition);
+    auto t = co_await std::move(rop);
+    if (!t) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
+    auto op = refresh(*t, partition);
+    auto st = (co_await std::move(op))->st;
+    auto eop = all_entries(*t, partition, st);
+    auto entries = co_await std::move(eop);
+    std::int64_t top = -1;
+    for (const auto& e : entries) top = std::max(top, e.max_timestamp);
+    timestamp_lookup best;
+    for (const auto& e : entries) {
+        if (e.max_timestamp != top) continue;
+        auto bop = read_object(*t, partition, e);
+        auto body = co_await std::move(bop);
+        if (!body) continue;
+        for_each_batch(*body, [&](const protocol::batch_header& h, std::string_view b) {
+            if (h.is_control() || h.last_offset() < st.log_start) return;
+            auto [off, ts] = batches::max_timestamp_record(b);
+            if (best.offset < 0 || ts > best.timestamp) best = {error_code::none, off, ts};
+        });
+        if (best.offset >= 0) break;  // the earliest object holding the newest timestamp
+    }
+    co_return best;
+}
+
+}  // namespace hako::storage::s3

@@ -1,0 +1,204 @@
+// s3::client against a real S3-compatible server (moto_server): requests, conditional
+// writes, listings, keys that need encoding, concurrency, and the environment.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <cstdlib>
+
+#include "s3_test_server.h"
+#include "storage/s3/s3_client.h"
+
+namespace hako::storage::s3 {
+namespace {
+
+namespace asio = boost::asio;
+
+class S3Client : public ::testing::Test {
+protected:
+    template <class F>
+    auto run(F f) {
+        auto fut = asio::co_spawn(io_, f(), asio::use_future);
+        io_.restart();
+        io_.run();
+        return fut.get();
+    }
+
+    void SetUp() override {
+        std::string why;
+        if (testing::s3_test_endpoint(&why).empty()) GTEST_SKIP() << why;
+        bucket_ = "client-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+        auto cfg = config_from_env(bucket_);
+        cfg.max_connections = 4;
+        client_ = std::make_unique<client>(cfg, io_.get_executor());
+        auto r = run([this]() -> awaitable<response> { co_return co_await client_->create_bucket(); });
+        ASSERT_TRUE(r.ok()) << r.status << r.body;
+    }
+
+    asio::io_context io_;
+    std::string bucket_;
+    std::unique_ptr<client> client_;
+    static inline int counter_ = 0;
+};
+
+TEST_F(S3Client, PutGetHeadRangeDelete) {
+    auto r = run([&]() -> awaitable<response> { co_return co_await client_->put("a/b.bin", "hello world"); });
+    ASSERT_EQ(r.status, 200);
+    EXPECT_FALSE(r.etag.empty());
+    auto etag = r.etag;
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get("a/b.bin"); });
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello world");
+    EXPECT_EQ(r.etag, etag);
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get("a/b.bin", std::pair{6, 10}); });
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "world");
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get("a/b.bin", {}, etag); });
+    EXPECT_EQ(r.status, 304);
+    r = run([&]() -> awaitable<response> { co_return co_await client_->head("a/b.bin"); });
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_length, 11);
+    r = run([&]() -> awaitable<response> { co_return co_await client_->del("a/b.bin"); });
+    EXPECT_EQ(r.status, 204);
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get("a/b.bin"); });
+    EXPECT_EQ(r.status, 404);
+    r = run([&]() -> awaitable<response> { co_return co_await client_->head_bucket(); });
+    EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(S3Client, ConditionalWritesHaveOneWinner) {
+    auto r = run([&]() -> awaitable<response> {
+        co_return co_await client_->put("doc", "v1", put_condition::if_none_match_any);
+    });
+    ASSERT_EQ(r.status, 200);
+    auto etag1 = r.etag;
+    r = run([&]() -> awaitable<response> {
+        co_return co_await client_->put("doc", "again", put_condition::if_none_match_any);
+    });
+    EXPECT_EQ(r.status, 412);
+    EXPECT_FALSE(r.ambiguous);
+    r = run([&]() -> awaitable<response> {
+        co_return co_await client_->put("doc", "v2", put_condition::if_match, etag1);
+    });
+    ASSERT_EQ(r.status, 200);
+    r = run([&]() -> awaitable<response> {
+        co_return co_await client_->put("doc", "v3", put_condition::if_match, etag1);
+    });
+    EXPECT_EQ(r.status, 412);
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get("doc"); });
+    EXPECT_EQ(r.body, "v2");
+}
+
+TEST_F(S3Client, KeysThatNeedEncodingRoundTrip) {
+    for (std::string key : {"sp ace/x", "plus+equals=amp&", "unicode/\xc3\xa9t\xc3\xa9", "tilde~star*"}) {
+        auto r = run([&]() -> awaitable<response> { co_return co_await client_->put(key, key); });
+        ASSERT_EQ(r.status, 200) << key << r.body;
+        r = run([&]() -> awaitable<response> { co_return co_await client_->get(key); });
+        EXPECT_EQ(r.body, key);
+    }
+    auto l = run([&]() -> awaitable<list_result> { co_return co_await client_->list("plus"); });
+    ASSERT_EQ(l.entries.size(), 1u);
+    EXPECT_EQ(l.entries[0].key, "plus+equals=amp&");
+}
+
+TEST_F(S3Client, ListingPagesWithTokensAndStartAfter) {
+    run([&]() -> awaitable<void> {
+        for (int i = 0; i < 25; ++i) {
+            char k[32];
+            std::snprintf(k, sizeof k, "p/%04d", i);
+            co_await client_->put(k, "x");
+        }
+        co_await client_->put("q/other", "x");
+    });
+    std::vector<std::string> keys;
+    std::optional<std::string> token;
+    int pages = 0;
+    do {
+        auto l = run([&]() -> awaitable<list_result> { co_return co_await client_->list("p/", {}, token, 10); });
+        ASSERT_EQ(l.status, 200);
+        for (auto& e : l.entries) keys.push_back(e.key);
+        token = l.next_token;
+        ++pages;
+    } while (token);
+    EXPECT_EQ(pages, 3);
+    ASSERT_EQ(keys.size(), 25u);
+    EXPECT_EQ(keys.front(), "p/0000");
+    EXPECT_EQ(keys.back(), "p/0024");
+    auto l = run([&]() -> awaitable<list_result> { co_return co_await client_->list("p/", "p/0020"); });
+    ASSERT_EQ(l.entries.size(), 4u);
+    EXPECT_EQ(l.entries[0].key, "p/0021");
+}
+
+TEST_F(S3Client, ManyRequestsInFlightShareABoundedPool) {
+    int ok = 0;
+    for (int i = 0; i < 50; ++i)
+        asio::co_spawn(io_, [&, i]() -> awaitable<void> {
+            auto r = co_await client_->put("c/" + std::to_string(i), std::string(1000 + i, 'z'));
+            if (r.status == 200) ++ok;
+        }, asio::detached);
+    io_.restart();
+    io_.run();
+    EXPECT_EQ(ok, 50);
+    auto l = run([&]() -> awaitable<list_result> { co_return co_await client_->list("c/"); });
+    EXPECT_EQ(l.entries.size(), 50u);
+}
+
+TEST_F(S3Client, AnUnreachableServerIsAnErrorAfterRetries) {
+    auto cfg = config_from_env(bucket_);
+    cfg.host = "127.0.0.1";
+    cfg.port = 1;  // nothing listens there
+    cfg.max_attempts = 3;
+    cfg.base_backoff = std::chrono::milliseconds(1);
+    client dead(cfg, io_.get_executor());
+    try {
+        run([&]() -> awaitable<response> { co_return co_await dead.get("x"); });
+        FAIL() << "expected s3::error";
+    } catch (const error& e) {
+        EXPECT_EQ(e.status, 0);
+        EXPECT_NE(std::string(e.what()).find("3 attempts"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(dead.stats().retries, 2u);
+}
+
+TEST(S3Config, FromEnvironment) {
+    ::setenv("AWS_ACCESS_KEY_ID", "AK", 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", "SK", 1);
+    ::setenv("AWS_SESSION_TOKEN", "TOK", 1);
+    ::unsetenv("AWS_REGION");
+    ::setenv("AWS_DEFAULT_REGION", "eu-west-1", 1);
+    ::unsetenv("AWS_ENDPOINT_URL");
+    ::unsetenv("AWS_ENDPOINT");
+    auto c = config_from_env("b");
+    EXPECT_EQ(c.region, "eu-west-1");
+    EXPECT_EQ(c.host, "s3.eu-west-1.amazonaws.com");
+    EXPECT_EQ(c.scheme, "https");
+    EXPECT_EQ(c.port, 443);
+    EXPECT_FALSE(c.path_style);
+    EXPECT_EQ(c.creds.session_token, "TOK");
+    ::setenv("AWS_ENDPOINT", "http://minio.local:9000/", 1);
+    ::unsetenv("AWS_ALLOW_HTTP");
+    EXPECT_THROW(config_from_env("b"), std::invalid_argument);
+    ::setenv("AWS_ALLOW_HTTP", "true", 1);
+    c = config_from_env("b");
+    EXPECT_EQ(c.host, "minio.local");
+    EXPECT_EQ(c.port, 9000);
+    EXPECT_TRUE(c.path_style);
+    ::setenv("AWS_ENDPOINT_URL", "https://r2.example.com", 1);
+    c = config_from_env("b");
+    EXPECT_EQ(c.port, 443);
+    EXPECT_EQ(c.scheme, "https");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+    EXPECT_THROW(config_from_env("b"), std::invalid_argument);
+    ::unsetenv("AWS_ENDPOINT");
+    ::unsetenv("AWS_ENDPOINT_URL");
+    ::unsetenv("AWS_SESSION_TOKEN");
+    ::unsetenv("AWS_DEFAULT_REGION");
+    // restore what the server fixture set for the other tests
+    std::string why;
+    testing::s3_test_endpoint(&why);
+}
+
+}  // namespace
+}  // namespace hako::storage::s3
