@@ -8,7 +8,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DHAKO_WERROR=ON
 endif
 
-.PHONY: all setup build run test unit asan e2e clean format bench pg pg-stop
+.PHONY: all setup build run test unit asan e2e clean format bench pg pg-stop s3 s3-stop
 
 all: build
 
@@ -24,9 +24,13 @@ build: $(BUILD)/build.ninja
 run: setup build
 	$(BUILD)/hako broker --listener-url tcp://0.0.0.0:$(PORT) --advertised-listener-url tcp://localhost:$(PORT)
 
-unit: build pg
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	HAKO_CONFORMANCE_URLS="$$(scripts/pg_start.sh)?schema=c_{unique}" \
+# S3 settings for the engine tests: the throwaway moto_server of scripts/s3_start.sh.
+S3_ENV = AWS_ENDPOINT_URL="$$(scripts/s3_start.sh)" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=hako AWS_SECRET_ACCESS_KEY=hako
+
+unit: build pg s3
+	cd $(BUILD) && HAKO_TEST_S3_ENDPOINT="$$($(CURDIR)/scripts/s3_start.sh)" ctest --output-on-failure -j$(JOBS)
+	$(S3_ENV) HAKO_CONFORMANCE_URLS="$$(scripts/pg_start.sh)?schema=c_{unique} s3://hako-conformance/{unique}?create_bucket=true" \
 	  $(BUILD)/conformance_tests --gtest_filter='*/env*' --gtest_brief=1
 
 # A throwaway PostgreSQL 15 for the postgres:// engine tests (idempotent; prints its URL).
@@ -36,6 +40,13 @@ pg:
 pg-stop:
 	@scripts/pg_stop.sh
 
+# A throwaway S3-compatible server (moto_server) for the s3:// engine tests.
+s3:
+	@scripts/s3_start.sh
+
+s3-stop:
+	@scripts/s3_stop.sh
+
 # Decoder and codec tests under AddressSanitizer + UBSan, built with clang 14.
 asan:
 	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHAKO_SANITIZE=ON \
@@ -44,13 +55,15 @@ asan:
 	$(ASAN)/unit_tests --gtest_brief=1
 
 # The end-to-end suite runs once per storage engine.
-e2e: build pg
+e2e: build pg s3
 	HAKO_E2E_ENGINE=memory HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
 	HAKO_E2E_ENGINE=sqlite HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
 	HAKO_E2E_ENGINE=postgres HAKO_E2E_PG_URL="$$(scripts/pg_start.sh)" HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
+	HAKO_E2E_ENGINE=s3 HAKO_E2E_S3_ENDPOINT="$$(scripts/s3_start.sh)" HAKO_BIN=$(CURDIR)/$(BUILD)/hako /usr/bin/python3 -m pytest tests/e2e -q -p no:cacheprovider
 
 test: setup build unit asan e2e
 	@scripts/pg_stop.sh
+	@scripts/s3_stop.sh
 
 # Benchmarks measure, they never pass or fail: not part of `test` (bench/README.md).
 bench: $(BUILD)/build.ninja
