@@ -8,8 +8,8 @@ keep-alive connection, except that a share of requests
     so the client cannot know whether its write happened,
   * stalls for --stall-seconds before being forwarded (--stall-rate).
 The rates can be changed while it runs: POST /__chaos with a JSON object of the same
-names (error_rate, post_error_rate, stall_rate, stall_seconds). Prints "listening on PORT"
-once ready. Standard library only; runs under any Python 3.9+.
+names (error_rate, post_error_rate, stall_rate, stall_seconds). With --tls-cert it serves
+HTTPS (for the client's certificate checks). Prints "listening on PORT" once ready. Standard library only; runs under any Python 3.9+.
 """
 from __future__ import annotations
 
@@ -132,11 +132,18 @@ def main():
     ap.add_argument("--stall-rate", type=float, default=0.0)
     ap.add_argument("--stall-seconds", type=float, default=15.0)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
     host, port = args.upstream.rsplit(":", 1)
     chaos = Chaos(args)
     server = ThreadingHTTPServer(("127.0.0.1", args.listen_port), make_handler(chaos, (host, int(port))))
     server.daemon_threads = True
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(f"listening on {server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

@@ -6,7 +6,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <csignal>
 #include <cstdlib>
+#include <unistd.h>
 
 #include "s3_test_server.h"
 #include "storage/s3/s3_client.h"
@@ -198,6 +200,103 @@ TEST(S3Config, FromEnvironment) {
     // restore what the server fixture set for the other tests
     std::string why;
     testing::s3_test_endpoint(&why);
+}
+
+}  // namespace
+}  // namespace hako::storage::s3
+
+namespace hako::storage::s3 {
+namespace {
+
+// HTTPS: tests/tools/s3_chaos_proxy.py serves TLS (no faults) in front of moto_server
+// with a throwaway self-signed certificate for "localhost".
+class S3Tls : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string why;
+        auto ep = testing::s3_test_endpoint(&why);
+        if (ep.empty()) GTEST_SKIP() << why;
+        dir_ = ::testing::TempDir() + "hako-tls-" + std::to_string(::getpid());
+        std::system(("mkdir -p " + dir_).c_str());
+        for (auto [name, cn] : {std::pair{"good", "localhost"}, std::pair{"other", "not-this-host"}}) {
+            auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + std::string(cn) +
+                       " -addext subjectAltName=DNS:" + cn + " -keyout " + dir_ + "/" + name +
+                       ".key -out " + dir_ + "/" + name + ".pem >/dev/null 2>&1";
+            ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        }
+        upstream_ = ep.substr(ep.find("://") + 3);
+    }
+    void TearDown() override {
+        for (int pid : pids_) ::kill(pid, SIGTERM);
+        if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+    }
+    // Starts the TLS proxy with the named certificate; returns its port.
+    int proxy(const std::string& cert) {
+        auto out = dir_ + "/" + cert + ".port";
+        auto cmd = "python3 " + std::string(HAKO_TEST_DATA) + "/../tools/s3_chaos_proxy.py --upstream " +
+                   upstream_ + " --tls-cert " + dir_ + "/" + cert + ".pem --tls-key " + dir_ + "/" +
+                   cert + ".key > " + out + " 2>/dev/null & echo $!";
+        auto* p = ::popen(cmd.c_str(), "r");
+        int pid = 0;
+        if (std::fscanf(p, "%d", &pid) != 1) pid = 0;
+        ::pclose(p);
+        pids_.push_back(pid);
+        for (int i = 0; i < 100; ++i) {
+            std::FILE* f = std::fopen(out.c_str(), "r");
+            int port = 0;
+            if (f && std::fscanf(f, "listening on %d", &port) == 1) {
+                std::fclose(f);
+                return port;
+            }
+            if (f) std::fclose(f);
+            ::usleep(50000);
+        }
+        return 0;
+    }
+    response get_via(int port, const std::string& ca_file) {
+        auto cfg = config_from_env("tls-bucket");
+        cfg.scheme = "https";
+        cfg.host = "localhost";
+        cfg.port = static_cast<std::uint16_t>(port);
+        cfg.ca_file = ca_file;
+        cfg.max_attempts = 1;
+        boost::asio::io_context io;
+        client c(cfg, io.get_executor());
+        auto fut = boost::asio::co_spawn(io, c.head_bucket(), boost::asio::use_future);
+        io.run();
+        return fut.get();
+    }
+    std::string dir_, upstream_;
+    std::vector<int> pids_;
+};
+
+TEST_F(S3Tls, VerifiedCertificateWorks) {
+    int port = proxy("good");
+    ASSERT_GT(port, 0);
+    auto r = get_via(port, dir_ + "/good.pem");
+    EXPECT_TRUE(r.status == 200 || r.status == 404) << r.status;  // an answer over TLS
+}
+
+TEST_F(S3Tls, UntrustedCertificateIsRefused) {
+    int port = proxy("good");
+    ASSERT_GT(port, 0);
+    try {  // self-signed: not in the system store
+        get_via(port, "");
+        FAIL() << "expected a certificate error";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(S3Tls, CertificateForAnotherHostIsRefused) {
+    int port = proxy("other");
+    ASSERT_GT(port, 0);
+    try {  // trusted, but issued to another host name
+        get_via(port, dir_ + "/other.pem");
+        FAIL() << "expected a certificate error";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace
