@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "storage/postgres/pg_pool.h"
+#include "storage/append_queue.h"
 #include "storage/storage.h"
 
 namespace hako::storage::postgres {
@@ -80,32 +81,18 @@ public:
     std::chrono::milliseconds poll_interval() const override { return std::chrono::milliseconds(500); }
 
 private:
-    struct pending {  // one append waiting to be flushed
-        pending(append_request r, boost::asio::any_io_executor ex)
-            : req(std::move(r)), wake(ex, boost::asio::steady_timer::time_point::max()) {}
-        append_request req;
-        append_result result;
-        std::exception_ptr error;
-        bool done = false;
-        bool leader = false;  // woken to flush the appends queued behind the last flush
-        boost::asio::steady_timer wake;
-    };
-    struct part_queue {  // appends to one partition
-        std::vector<std::shared_ptr<pending>> waiting;
-        bool busy = false;
-    };
     struct listener;    // the LISTEN connection's state, shared with its loop
 
     awaitable<result> query(std::string sql, params p);
     awaitable<void> flush(const std::string& topic, std::int32_t partition,
-                          std::vector<std::shared_ptr<pending>>& group);
+                          append_group& group);
     static awaitable<void> listen_loop(std::shared_ptr<listener> l);
 
     boost::asio::any_io_executor ex_;
     url_options opts_;
     std::unique_ptr<pool> pool_;
     std::shared_ptr<listener> listener_;
-    std::map<std::pair<std::string, std::int32_t>, std::unique_ptr<part_queue>> queues_;
+    append_queues appends_;
 };
 
 }  // namespace hako::storage::postgres

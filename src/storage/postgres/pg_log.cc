@@ -24,47 +24,15 @@ constexpr std::size_t max_uncompressed = 256u << 20;
 awaitable<append_result> pg_engine::append(append_request req) {
     auto topic = req.topic;
     auto partition = req.partition;
-    auto& slot = queues_[{topic, partition}];
-    if (!slot) slot = std::make_unique<part_queue>();
-    auto& q = *slot;  // never erased, so the reference stays valid across suspensions
-    auto me = std::make_shared<pending>(std::move(req), ex_);
-    q.waiting.push_back(me);
-    if (q.busy) {
-        while (!me->done && !me->leader) {
-            boost::system::error_code ec;
-            auto op = me->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            co_await std::move(op);
-        }
-    }
-    if (!me->done) {  // this coroutine flushes everything queued so far
-        q.busy = true;
-        auto group = std::exchange(q.waiting, {});
-        try {
-            auto op = flush(topic, partition, group);
-            co_await std::move(op);
-        } catch (...) {
-            for (auto& p : group) p->error = std::current_exception();
-        }
-        bool appended = false;
-        for (auto& p : group) {
-            p->done = true;
-            if (!p->error && p->result.error == error_code::none) appended = true;
-            if (p != me) p->wake.cancel();
-        }
-        if (!q.waiting.empty()) {
-            q.waiting.front()->leader = true;
-            q.waiting.front()->wake.cancel();
-        } else {
-            q.busy = false;
-        }
-        if (appended) notify_change(topic, partition);
-    }
-    if (me->error) std::rethrow_exception(me->error);
-    co_return me->result;
+    auto op = appends_.append(
+        {topic, partition}, std::move(req), ex_, {},
+        [this, topic, partition](append_group& group) { return flush(topic, partition, group); },
+        [this, topic, partition] { notify_change(topic, partition); });
+    co_return co_await std::move(op);
 }
 
 awaitable<void> pg_engine::flush(const std::string& topic, std::int32_t partition,
-                                 std::vector<std::shared_ptr<pending>>& group) {
+                                 append_group& group) {
     auto acquire = pool_->acquire();
     auto c = co_await std::move(acquire);
     co_await c->exec("BEGIN");

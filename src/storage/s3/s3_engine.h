@@ -9,6 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "storage/append_queue.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_layout.h"
 #include "storage/storage.h"
@@ -88,20 +89,6 @@ private:
         std::chrono::steady_clock::time_point read_at{};
         bool loaded = false;
     };
-    struct pending {
-        pending(append_request r, boost::asio::any_io_executor ex)
-            : req(std::move(r)), wake(ex, boost::asio::steady_timer::time_point::max()) {}
-        append_request req;
-        append_result result;
-        std::exception_ptr error;
-        bool done = false;
-        bool leader = false;
-        boost::asio::steady_timer wake;
-    };
-    struct part_queue {
-        std::vector<std::shared_ptr<pending>> waiting;
-        bool busy = false;
-    };
     using part_key = std::pair<std::string, std::int32_t>;  // topic id hex, partition
 
     awaitable<void> ready();  // checks (or creates) the bucket once
@@ -127,7 +114,7 @@ private:
                                                               const object_entry& e);
     void cache_object(const std::string& key, std::shared_ptr<const std::string> body);
     awaitable<void> flush(const topic_info& t, std::int32_t partition,
-                          std::vector<std::shared_ptr<pending>>& group);
+                          append_group& group);
     awaitable<void> delete_objects(std::vector<std::string> keys);
 
     url_options opts_;
@@ -136,7 +123,7 @@ private:
     bool ready_ = false;
     std::map<std::string, std::pair<topic_info, std::string>> topics_;  // name -> (info, etag)
     std::map<part_key, cached_state> states_;
-    std::map<part_key, std::unique_ptr<part_queue>> queues_;
+    append_queues appends_;
     std::map<std::string, std::vector<object_entry>> segments_;  // immutable: cached forever
     // Recently read or written objects (immutable), least recently used first.
     std::list<std::pair<std::string, std::shared_ptr<const std::string>>> lru_;

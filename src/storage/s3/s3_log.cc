@@ -204,60 +204,15 @@ awaitable<append_result> s3_engine::append(append_request req) {
     auto t = co_await std::move(rop);
     if (!t) co_return append_result{error_code::unknown_topic_or_partition};
     auto partition = req.partition;
-    auto& slot = queues_[{uuid_hex(t->id), partition}];
-    if (!slot) slot = std::make_unique<part_queue>();
-    auto& q = *slot;  // never erased: the reference stays valid across suspensions
-    auto me = std::make_shared<pending>(std::move(req), ex_);
-    q.waiting.push_back(me);
-    if (q.busy) {
-        while (!me->done && !me->leader) {
-            boost::system::error_code ec;
-            auto op = me->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            co_await std::move(op);
-        }
-    } else if (opts_.linger.count() > 0) {
-        q.busy = true;  // others queue behind us while we linger
-        asio::steady_timer linger(ex_, opts_.linger);
-        boost::system::error_code ec;
-        auto op = linger.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        co_await std::move(op);
-    }
-    if (!me->done) {  // this coroutine writes everything queued so far (up to the size cap)
-        q.busy = true;
-        std::vector<std::shared_ptr<pending>> group;
-        std::size_t bytes = 0;
-        while (!q.waiting.empty() &&
-               (group.empty() || bytes + q.waiting.front()->req.batch.size() <= opts_.max_object_bytes)) {
-            bytes += q.waiting.front()->req.batch.size();
-            group.push_back(q.waiting.front());
-            q.waiting.erase(q.waiting.begin());
-        }
-        try {
-            auto op = flush(*t, partition, group);
-            co_await std::move(op);
-        } catch (...) {
-            for (auto& p : group) p->error = std::current_exception();
-        }
-        bool appended = false;
-        for (auto& p : group) {
-            p->done = true;
-            if (!p->error && p->result.error == error_code::none) appended = true;
-            if (p != me) p->wake.cancel();
-        }
-        if (!q.waiting.empty()) {
-            q.waiting.front()->leader = true;
-            q.waiting.front()->wake.cancel();
-        } else {
-            q.busy = false;
-        }
-        if (appended) notify_change(t->name, partition);
-    }
-    if (me->error) std::rethrow_exception(me->error);
-    co_return me->result;
+    auto op = appends_.append(
+        {uuid_hex(t->id), partition}, std::move(req), ex_, {opts_.linger, opts_.max_object_bytes},
+        [this, t, partition](append_group& group) { return flush(*t, partition, group); },
+        [this, t, partition] { notify_change(t->name, partition); });
+    co_return co_await std::move(op);
 }
 
 awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
-                                 std::vector<std::shared_ptr<pending>>& group) {
+                                 append_group& group) {
     auto& cur = state_slot(t, partition);
     if (!cur.loaded) {
         auto op = refresh(t, partition);
@@ -270,7 +225,7 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         const auto base = st.next;
         std::string body;
         std::int64_t max_ts = -1;
-        std::vector<std::pair<pending*, std::int64_t>> placed;
+        std::vector<std::pair<pending_append*, std::int64_t>> placed;
         for (auto& p : group) {
             auto& req = p->req;
             if (req.producer_id >= 0) {
