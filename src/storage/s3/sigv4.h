@@ -25,10 +25,13 @@ struct signing_input {
 
 // Returns the headers to add to the request: Authorization, x-amz-date,
 // x-amz-content-sha256 and (with a session token) x-amz-security-token.
+// Throws std::invalid_argument on a malformed amz_date, an empty payload_sha256, or a
+// header in in.headers that contradicts one of those four.
 std::vector<std::pair<std::string, std::string>> sign(const signing_input& in,
                                                       const credentials& creds);
 
-// The pieces, exposed for tests.
+// The pieces, exposed for tests. canonical_request signs exactly the headers in `in`
+// (plus host, x-amz-date, x-amz-content-sha256); sign() adds x-amz-security-token first.
 std::string canonical_request(const signing_input& in);
 std::string string_to_sign(const signing_input& in, std::string_view canonical);
 std::string signature(const signing_input& in, const credentials& creds,
