@@ -140,5 +140,42 @@ TEST_F(S3Engine, TheIndexRollsIntoSegmentsAndFetchFindsEveryOffset) {
         EXPECT_FALSE(o.key.ends_with(offset_name(0) + ".batch")) << "deleted object still there";
 }
 
+TEST_F(S3Engine, AStaleWriterWhoseOffsetWasDeletedLandsAtTheRealEnd) {
+    auto a = open("&poll_ms=600000");  // A trusts its cached watermark throughout
+    topic_info t{"stale", {}, 1, {}};
+    ASSERT_EQ(run(a->create_topic(t)), error_code::none);
+    ASSERT_EQ(run(a->append(request("stale", batch(1, "a")))).base_offset, 0);  // A: next = 1
+    // Broker B writes on and DeleteRecords removes the objects at 0..3, the one at 1 included.
+    auto b = open();
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(run(b->append(request("stale", batch(1, "b")))).error, error_code::none);
+    ASSERT_EQ(run(b->delete_records("stale", 0, 4)).log_start, 4);
+    // A still believes next = 1: its create-only PUT at 1 succeeds on a passed offset. The
+    // write must not be acknowledged there (unreachable) but at the real end.
+    auto r = run(a->append(request("stale", batch(2, "late"))));
+    ASSERT_EQ(r.error, error_code::none);
+    EXPECT_EQ(r.base_offset, 4);
+    auto f = run(b->fetch("stale", 0, 4, 1 << 20, isolation::read_uncommitted));
+    ASSERT_EQ(f.error, error_code::none);
+    EXPECT_EQ(f.high_watermark, 6);
+    auto recs = protocol::decode_records(f.records, 1 << 20);
+    ASSERT_EQ(recs.size(), 2u);
+    EXPECT_EQ(recs[0].key, "late0");
+    auto dir = "log/" + uuid_hex(t.id) + "/0/";
+    EXPECT_EQ(run(a->s3().get(a->key(dir + offset_name(1) + ".batch"))).status, 404) << "orphan left behind";
+}
+
+TEST_F(S3Engine, GroupNamesCannotCollideWithOffsetDocuments) {
+    auto e = open();
+    ASSERT_TRUE(run(e->store_group("g", "state-of-g", 0)).has_value());
+    ASSERT_TRUE(run(e->store_group("g.offsets", "state-of-g.offsets", 0)).has_value());
+    run(e->commit_offsets("g", {{"t", 0, 42, -1, std::nullopt, 1}}));
+    auto other = run(e->load_group("g.offsets"));
+    ASSERT_TRUE(other.has_value());
+    EXPECT_EQ(other->data, "state-of-g.offsets");
+    ASSERT_EQ(run(e->fetch_offsets("g")).size(), 1u);
+    EXPECT_TRUE(run(e->fetch_offsets("g.offsets")).empty());
+    EXPECT_EQ(run(e->list_groups()).size(), 2u);
+}
+
 }  // namespace
 }  // namespace hako::storage::s3

@@ -264,10 +264,9 @@ awaitable<error_code> s3_engine::delete_topic(std::string_view name) {
     std::optional<std::string> token;
     std::vector<std::string> groups;
     do {
-        auto lop = client_->list(key("groups/"), {}, token);
+        auto lop = client_->list(key("group-offsets/"), {}, token);
         auto l = co_await std::move(lop);
-        for (auto& e : l.entries)
-            if (e.key.ends_with(".offsets.json")) groups.push_back(e.key);
+        for (auto& e : l.entries) groups.push_back(e.key);
         token = l.next_token;
     } while (token);
     for (const auto& gk : groups) {
@@ -498,7 +497,7 @@ awaitable<bool> s3_engine::delete_group(std::string_view group_id, std::int64_t 
     auto pop = client_->put(k, encode_group(tomb), put_condition::if_match, g.etag);
     auto r = co_await std::move(pop);
     if (!r.ok()) co_return false;
-    auto dop = client_->del(key("groups/" + key_segment(group_id) + ".offsets.json"));
+    auto dop = client_->del(key("group-offsets/" + key_segment(group_id) + ".json"));
     co_await std::move(dop);
     co_return true;
 }
@@ -512,7 +511,7 @@ awaitable<std::vector<group_state>> s3_engine::list_groups() {
         auto lop = client_->list(prefix, {}, token);
         auto l = co_await std::move(lop);
         for (auto& e : l.entries) {
-            if (!e.key.ends_with(".json") || e.key.ends_with(".offsets.json")) continue;
+            if (!e.key.ends_with(".json")) continue;
             auto gop = client_->get(e.key);
             auto r = co_await std::move(gop);
             if (!r.ok()) continue;
@@ -538,7 +537,7 @@ awaitable<std::vector<group_state>> s3_engine::list_groups() {
 awaitable<void> s3_engine::commit_offsets(std::string_view group_id,
                                           std::vector<committed_offset> offsets) {
     co_await ready();
-    auto k = key("groups/" + key_segment(group_id) + ".offsets.json");
+    auto k = key("group-offsets/" + key_segment(group_id) + ".json");
     for (;;) {
         auto gop = client_->get(k);
         auto g = co_await std::move(gop);
@@ -570,7 +569,7 @@ awaitable<void> s3_engine::commit_offsets(std::string_view group_id,
 
 awaitable<std::vector<committed_offset>> s3_engine::fetch_offsets(std::string_view group_id) {
     co_await ready();
-    auto op = client_->get(key("groups/" + key_segment(group_id) + ".offsets.json"));
+    auto op = client_->get(key("group-offsets/" + key_segment(group_id) + ".json"));
     auto r = co_await std::move(op);
     if (r.status == 404) co_return std::vector<committed_offset>{};
     if (!r.ok()) unexpected("GET offsets", r);
@@ -580,7 +579,7 @@ awaitable<std::vector<committed_offset>> s3_engine::fetch_offsets(std::string_vi
 awaitable<void> s3_engine::delete_offsets(std::string_view group_id,
                                           std::vector<std::pair<std::string, std::int32_t>> parts) {
     co_await ready();
-    auto k = key("groups/" + key_segment(group_id) + ".offsets.json");
+    auto k = key("group-offsets/" + key_segment(group_id) + ".json");
     for (;;) {
         auto gop = client_->get(k);
         auto g = co_await std::move(gop);

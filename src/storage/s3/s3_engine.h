@@ -104,6 +104,10 @@ private:
                                partition_state next);
     // Moves the oldest object entries into an index segment when the list is long.
     awaitable<void> maybe_roll(const topic_info& t, std::int32_t partition, partition_state& st);
+    // True when the watermark lists the object `name` at `base` (in a segment or not).
+    awaitable<bool> lists_object(const topic_info& t, std::int32_t partition,
+                                 const partition_state& st, std::int64_t base,
+                                 const std::string& name);
     awaitable<std::vector<object_entry>> all_entries(const topic_info& t, std::int32_t partition,
                                                      const partition_state& st);
     awaitable<std::vector<object_entry>> segment_entries(const topic_info& t,

@@ -214,8 +214,8 @@ awaitable<append_result> s3_engine::append(append_request req) {
 awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
                                  append_group& group) {
     auto& cur = state_slot(t, partition);
-    if (!cur.loaded) {
-        auto op = refresh(t, partition);
+    if (!cur.loaded || std::chrono::steady_clock::now() - cur.read_at > opts_.poll) {
+        auto op = refresh(t, partition);  // a 304 when nobody else wrote meanwhile
         co_await std::move(op);
     }
     const auto prefix = part_prefix(t, partition);
@@ -292,8 +292,17 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         // Our object is committed at `base`: record it in the watermark (or see that a
         // helper already did).
         object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body.size()), name};
-        for (int swap = 0;; ++swap) {
-            if (cur.st.next > base) break;  // a helper folded our object in
+        bool committed = false;
+        for (;;) {
+            if (cur.st.next > base) {
+                // Past us: a helper folded our object in — or our cached watermark was stale
+                // and the object once at `base` had been deleted (retention, DeleteRecords),
+                // so our create-only PUT landed on an offset the log had already passed: an
+                // orphan nobody will ever fold. Only our entry, by name, tells them apart.
+                auto fop = lists_object(t, partition, cur.st, base, name);
+                committed = co_await std::move(fop);
+                break;
+            }
             auto next = cur.st;
             next.objects.push_back(e);
             next.next = e.last + 1;
@@ -308,14 +317,39 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             auto rop = maybe_roll(t, partition, next);
             co_await std::move(rop);
             auto sop = swap_state(t, partition, cur, std::move(next));
-            if (co_await std::move(sop)) break;
+            if (co_await std::move(sop)) {
+                committed = true;
+                break;
+            }
             auto op = refresh(t, partition);
             co_await std::move(op);
+        }
+        if (!committed) {
+            // An orphan (or folded and already trimmed: then a retry may store a batch of a
+            // non-idempotent producer twice, never lose it). Remove it and decide again.
+            auto dop = delete_objects({prefix + name});
+            co_await std::move(dop);
+            continue;
         }
         for (auto& [p, off] : placed) p->result = {error_code::none, off, cur.st.log_start};
         co_return;
     }
     throw std::runtime_error("s3: could not append after 1000 rounds of contention");
+}
+
+awaitable<bool> s3_engine::lists_object(const topic_info& t, std::int32_t partition,
+                                        const partition_state& st, std::int64_t base,
+                                        const std::string& name) {
+    if (base < st.log_start) co_return false;
+    for (const auto& e : st.objects)
+        if (e.base == base) co_return e.name == name;
+    for (const auto& seg : st.segments)
+        if (seg.first <= base && base <= seg.last) {
+            auto op = segment_entries(t, partition, seg);
+            for (const auto& e : co_await std::move(op))
+                if (e.base == base) co_return e.name == name;
+        }
+    co_return false;
 }
 
 // --- reads ----------------------------------------------------------------------------------
