@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -266,6 +267,47 @@ class S3Server:
                           AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench",
                           AWS_SECRET_ACCESS_KEY="bench")
 
+    def object_sizes(self, url):
+        """Count and mean size of the batch objects under an s3:// URL's prefix."""
+        import http.client
+        import re as _re
+        bucket, prefix = url[len("s3://"):].split("?")[0].split("/", 1)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        sizes, token = [], None
+        while True:
+            q = f"/{bucket}?list-type=2&max-keys=1000&prefix={prefix}/log/"
+            if token:
+                import urllib.parse
+                q += "&continuation-token=" + urllib.parse.quote(token, safe="")
+            conn.request("GET", q)
+            body = conn.getresponse().read().decode()
+            for key, size in _re.findall(r"<Key>([^<]*)</Key>.*?<Size>(\d+)</Size>", body, _re.S):
+                if key.endswith(".batch"):
+                    sizes.append(int(size))
+            m = _re.search(r"<NextContinuationToken>([^<]*)</NextContinuationToken>", body)
+            if not m or "<IsTruncated>true</IsTruncated>" not in body:
+                break
+            token = m.group(1)
+        conn.close()
+        return dict(count=len(sizes), mean_bytes=sum(sizes) / len(sizes) if sizes else 0)
+
+    def put_rate_parallel(self, size, seconds, connections):
+        """put_rate over several connections at once (the engine writes partitions in parallel)."""
+        results = []
+        # distinct keys per connection; the bucket exists after the first put_rate
+        threads = [threading.Thread(target=lambda i=i: results.append(
+                       self.put_rate(size, seconds, note=False, tag=f"c{i}")))
+                   for i in range(connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.bench.note_command(["python3", "-c", f"http.client keep-alive x{connections}: PUT "
+                                 f"{size} B objects to moto_server for {seconds} s"])
+        total = sum(r["mb_per_s"] for r in results)
+        return dict(size=size, connections=connections, mb_per_s=total,
+                    puts_per_s=sum(r["puts_per_s"] for r in results))
+
     def cpu_s(self):
         if not self.proc:
             return 0.0
@@ -276,7 +318,7 @@ class S3Server:
         except OSError:
             return 0.0
 
-    def put_rate(self, size, seconds):
+    def put_rate(self, size, seconds, note=True, tag="raw"):
         """Raw PUT rate of `size`-byte objects over one keep-alive connection, unsigned
         (moto does not check signatures): the server's own ceiling for the engine's ratio."""
         import http.client
@@ -288,7 +330,7 @@ class S3Server:
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             s = time.perf_counter()
-            conn.request("PUT", f"/hako-raw-put/{size}/{n:08d}", body=body,
+            conn.request("PUT", f"/hako-raw-put/{tag}/{size}/{n:08d}", body=body,
                          headers={"Content-Type": "application/octet-stream"})
             r = conn.getresponse()
             r.read()
@@ -299,8 +341,9 @@ class S3Server:
         secs = time.perf_counter() - t0
         conn.close()
         lat.sort()
-        self.bench.note_command(["python3", "-c", f"http.client keep-alive: PUT {size} B "
-                                 f"objects to moto_server for {seconds} s"])
+        if note:
+            self.bench.note_command(["python3", "-c", f"http.client keep-alive: PUT {size} B "
+                                     f"objects to moto_server for {seconds} s"])
         return dict(size=size, puts=n, seconds=secs, puts_per_s=n / secs,
                     mb_per_s=n * size / secs / 1e6, p50_ms=lat[len(lat) // 2] * 1000)
 
@@ -436,6 +479,9 @@ class Bench:
                        seconds=r["seconds"], **cpu,
                        cpu_per_gb=cpu["broker_cpu"] / (r["bytes"] / 1e9) if r["bytes"] else None,
                        peak_rss_mb=b.hwm_mb())
+            if engine.needs == "s3" and self.s3:
+                # the sizes of the objects the engine wrote, for a raw PUT of the same size
+                row["objects"] = self.s3.object_sizes(b.url)
             b.stop()
             rows.append(row)
             self.say(f"  {engine.name:8} produce {size:>4} B {parts}p acks={acks:3}: "
@@ -611,6 +657,17 @@ class Bench:
         if self.s3 and not self.s3.reason:
             secs = self.m["tcp_s"]
             base["s3_put"] = [self.s3.put_rate(size, secs) for size in S3_PUT_SIZES]
+            # The same object sizes as the engine wrote in its headline rows, over one and
+            # over four connections (the engine writes partitions in parallel).
+            same = []
+            for row in self.results["engines"].get("s3", {}).get("produce", []):
+                mean = int(row.get("objects", {}).get("mean_bytes", 0))
+                if mean and row["partitions"] == 8 and row["acks"] == "1":
+                    one = self.s3.put_rate(mean, secs)
+                    four = self.s3.put_rate_parallel(mean, secs, 4)
+                    same.append(dict(record_size=row["size"], objects=row["objects"],
+                                     one=one, four=four))
+            base["s3_put_same_size"] = same
             self.say("  baseline S3 PUT (moto_server, one connection): " + ", ".join(
                 f"{size_name_short(v['size'])} {v['puts_per_s']:.0f}/s = {v['mb_per_s']:.1f} MB/s"
                 for v in base["s3_put"]))
