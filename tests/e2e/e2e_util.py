@@ -362,6 +362,21 @@ def confluent_consume(bootstrap: str, topic: str, partition: int, start: int, co
     return out
 
 
+def confluent_read_dense(bootstrap: str, topic: str, partition: int):
+    """Every record of the partition from log start to high watermark, asserting that the
+    offsets are dense. Returns (records, high watermark)."""
+    from confluent_kafka import TopicPartition
+    c = confluent_consumer(bootstrap)
+    try:
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=20)
+        got = confluent_consume(bootstrap, topic, partition, lo, hi - lo, consumer=c)
+    finally:
+        c.close()
+    offs = [g.offset for g in got]
+    assert offs == list(range(lo, hi)), f"{topic}[{partition}]: offsets not dense: {offs[:20]}..."
+    return got, hi
+
+
 def confluent_watermarks(bootstrap: str, topic: str, partition: int, consumer=None) -> tuple[int, int]:
     from confluent_kafka import TopicPartition
     own = consumer is None

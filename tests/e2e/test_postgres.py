@@ -18,6 +18,7 @@ import time
 import pytest
 
 import e2e_util as U
+import group_util as G
 from conftest import Broker, pg_schema, pg_url
 
 pytestmark = pytest.mark.skipif(os.environ.get("HAKO_E2E_ENGINE") != "postgres",
@@ -34,25 +35,9 @@ def _sql(schema):
     return conn
 
 
-def _create_topic(bootstrap, topic, partitions):
-    from confluent_kafka.admin import AdminClient, NewTopic
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the futures
-    fs = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-    for f in fs.values():
-        f.result(10)
-
-
 def _read_all(bootstrap, topic, partition):
     """Every record of the partition as {offset: (key, value, headers)}; asserts density."""
-    from confluent_kafka import TopicPartition
-    c = U.confluent_consumer(bootstrap)
-    try:
-        lo, hi = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-        got = U.confluent_consume(bootstrap, topic, partition, lo, hi - lo, consumer=c)
-    finally:
-        c.close()
-    offs = [g.offset for g in got]
-    assert offs == list(range(lo, hi)), f"{topic}[{partition}]: offsets not dense: {offs[:20]}..."
+    got, hi = U.confluent_read_dense(bootstrap, topic, partition)
     return {g.offset: (g.key, g.value, g.headers) for g in got}, hi
 
 
@@ -67,7 +52,7 @@ def pg_broker(tmp_path):
 
 def test_outbox_commit_and_rollback(pg_broker):
     broker, schema = pg_broker
-    _create_topic(broker.bootstrap, "orders", 1)
+    G.create_topic(broker.bootstrap, "orders", 1)
     conn = _sql(schema)
     with conn.cursor() as cur:
         # the application's own business table, written in the same transaction
@@ -107,7 +92,7 @@ def test_outbox_commit_and_rollback(pg_broker):
 def test_outbox_concurrent_with_kafka_producers(pg_broker):
     broker, schema = pg_broker
     topic = "mixed"
-    _create_topic(broker.bootstrap, topic, 1)
+    G.create_topic(broker.bootstrap, topic, 1)
     committed: dict[int, bytes] = {}
     rolled_back: set[bytes] = set()
     lock = threading.Lock()
@@ -178,7 +163,7 @@ def test_notify_wakes_long_poll_on_another_broker(tmp_path):
     a = Broker(tmp_path, "pa", storage=url, partitions=1, extra_args=("--node-id", "1")).start()
     b = Broker(tmp_path, "pb", storage=url, partitions=1, extra_args=("--node-id", "2")).start()
     try:
-        _create_topic(a.bootstrap, "wake", 1)
+        G.create_topic(a.bootstrap, "wake", 1)
         from confluent_kafka import TopicPartition
         c = U.confluent_consumer(b.bootstrap, **{"fetch.wait.max.ms": 5000})
         c.assign([TopicPartition("wake", 0, 0)])
@@ -208,7 +193,7 @@ def test_three_brokers_one_database(tmp_path):
     topic = "shared"
     n = 3000
     try:
-        _create_topic(brokers[0].bootstrap, topic, 3)
+        G.create_topic(brokers[0].bootstrap, topic, 3)
         from confluent_kafka import Producer
         acked: dict[tuple[int, int], bytes] = {}
         errors: list[str] = []
@@ -283,7 +268,7 @@ def test_postgres_down_answers_retriable_errors_per_partition(pg_broker):
     import raw_kafka as R
     broker, _schema = pg_broker
     topic = "outage"
-    _create_topic(broker.bootstrap, topic, 1)
+    G.create_topic(broker.bootstrap, topic, 1)
     conn = R.Conn(broker.bootstrap)
     now = int(time.time() * 1000)
     for i in range(5):
@@ -317,7 +302,7 @@ def test_postgres_down_answers_retriable_errors_per_partition(pg_broker):
 def test_postgres_restart_during_produce(pg_broker, mode):
     broker, _schema = pg_broker
     topic = f"restart-{mode}"
-    _create_topic(broker.bootstrap, topic, 1)
+    G.create_topic(broker.bootstrap, topic, 1)
     from confluent_kafka import Producer
     acked: dict[int, bytes] = {}
     errors: list[str] = []
@@ -394,7 +379,7 @@ def test_readme_outbox_example_runs_verbatim(tmp_path):
     url = base.rsplit("/", 1)[0] + "/" + db
     b = Broker(tmp_path, "readme", storage=url, partitions=1).start()
     try:
-        _create_topic(b.bootstrap, "orders", 1)
+        G.create_topic(b.bootstrap, "orders", 1)
         r = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-q", url], input=sql,
                            text=True, capture_output=True, timeout=60)
         assert r.returncode == 0, r.stderr

@@ -24,31 +24,16 @@ import uuid
 import pytest
 
 import e2e_util as U
+import group_util as G
 from conftest import Broker, s3_url
 
 pytestmark = pytest.mark.skipif(os.environ.get("HAKO_E2E_ENGINE") != "s3",
                                 reason="s3 engine pass only (HAKO_E2E_ENGINE=s3)")
 
 
-def _create_topic(bootstrap, topic, partitions):
-    from confluent_kafka.admin import AdminClient, NewTopic
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the futures
-    fs = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-    for f in fs.values():
-        f.result(20)
-
-
 def _read_all(bootstrap, topic, partition):
     """Every record of the partition as {offset: value}; asserts density."""
-    from confluent_kafka import TopicPartition
-    c = U.confluent_consumer(bootstrap)
-    try:
-        lo, hi = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=20)
-        got = U.confluent_consume(bootstrap, topic, partition, lo, hi - lo, consumer=c)
-    finally:
-        c.close()
-    offs = [g.offset for g in got]
-    assert offs == list(range(lo, hi)), f"{topic}[{partition}]: offsets not dense: {offs[:20]}..."
+    got, hi = U.confluent_read_dense(bootstrap, topic, partition)
     return {g.offset: g.value for g in got}, hi
 
 
@@ -121,7 +106,7 @@ def test_three_brokers_one_bucket(three_brokers):
     brokers = three_brokers
     topic = "shared"
     n = 1500
-    _create_topic(brokers[0].bootstrap, topic, 3)
+    G.create_topic(brokers[0].bootstrap, topic, 3)
     acked, errors = _produce_from_each(brokers, topic, 3, n)
     assert not errors, errors[:5]
     _check_log(lambda p: brokers[p].bootstrap, topic, 3, acked, 3 * n)
@@ -135,7 +120,7 @@ def test_consumer_group_spread_over_brokers(three_brokers):
     from confluent_kafka import Consumer
     brokers = three_brokers
     topic, group, n = "grouped", "g-" + uuid.uuid4().hex[:6], 1800
-    _create_topic(brokers[0].bootstrap, topic, 6)
+    G.create_topic(brokers[0].bootstrap, topic, 6)
     members = [Consumer({"bootstrap.servers": b.bootstrap, "group.id": group,
                          "auto.offset.reset": "earliest", "enable.auto.commit": True,
                          "session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
@@ -206,7 +191,7 @@ def test_s3_errors_and_stalls_lose_nothing(tmp_path, chaos):
                       extra_args=("--node-id", str(i + 1))).start() for i in range(2)]
     try:
         topic = "faulty"
-        _create_topic(brokers[0].bootstrap, topic, 2)
+        G.create_topic(brokers[0].bootstrap, topic, 2)
         # a fifth of requests fail (500/503), some of them after the server applied them
         set_chaos(error_rate=0.2, post_error_rate=0.05)
         # small batches: many produce requests, so many S3 requests meet a fault

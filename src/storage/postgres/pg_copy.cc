@@ -178,28 +178,6 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-std::string base64_encode(std::string_view in) {
-    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                          (static_cast<unsigned char>(in[i + 1]) << 8) |
-                          static_cast<unsigned char>(in[i + 2]);
-        for (int k = 18; k >= 0; k -= 6) out.push_back(tbl[(v >> k) & 63]);
-    }
-    if (i < in.size()) {
-        std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-        out.push_back(tbl[(v >> 18) & 63]);
-        out.push_back(tbl[(v >> 12) & 63]);
-        out.push_back(i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=');
-        out.push_back('=');
-    }
-    return out;
-}
-
 std::string headers_json(const std::vector<protocol::record_header>& headers) {
     if (headers.empty()) return {};
     std::string out = "[";

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "protocol/record_batch.h"
+#include "storage/base64.h"
 
 namespace hako::storage::postgres {
 
@@ -51,7 +52,7 @@ std::vector<std::optional<std::string>> read_array(std::string_view field);
 std::string text_array_literal(const std::vector<std::string>& items);
 
 bool valid_utf8(std::string_view s);
-std::string base64_encode(std::string_view in);
+using storage::base64_encode;  // storage/base64.h
 
 // Kafka headers as our jsonb array text; "" when there are none (stored as NULL).
 std::string headers_json(const std::vector<protocol::record_header>& headers);

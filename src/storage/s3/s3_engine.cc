@@ -2,9 +2,8 @@
 // ids. The log is in s3_log.cc, maintenance in s3_maintain.cc.
 #include "storage/s3/s3_engine.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace hako::storage::s3 {
@@ -31,7 +30,8 @@ std::int64_t parse_int(std::string_view v, std::string_view k) {
         if (used != v.size() || n < 0) throw std::invalid_argument("");
         return n;
     } catch (const std::exception&) {
-        throw std::invalid_argument("s3 URL: " + std::string(k) + " must be a non-negative integer");
+        throw std::invalid_argument("s3 URL: " + std::string(k) +
+                                    " must be a non-negative integer");
     }
 }
 
@@ -60,7 +60,10 @@ group_doc decode_group(std::string_view s) {
 std::string encode_offsets(const std::vector<committed_offset>& v) {
     auto j = json::array();
     for (const auto& o : v)
-        j.push_back({{"t", o.topic}, {"p", o.partition}, {"o", o.offset}, {"e", o.leader_epoch},
+        j.push_back({{"t", o.topic},
+                     {"p", o.partition},
+                     {"o", o.offset},
+                     {"e", o.leader_epoch},
                      {"m", o.metadata ? json(base64_encode(*o.metadata)) : json()},
                      {"ts", o.commit_timestamp}});
     return j.dump();
@@ -108,14 +111,23 @@ url_options parse_url(std::string_view url) {
         auto eq = kv.find('=');
         auto k = kv.substr(0, eq);
         auto v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-        if (k == "path_style") o.path_style = parse_bool(v, k);
-        else if (k == "linger_ms") o.linger = std::chrono::milliseconds(parse_int(v, k));
-        else if (k == "max_object_bytes") o.max_object_bytes = static_cast<std::size_t>(parse_int(v, k));
-        else if (k == "poll_ms") o.poll = std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
-        else if (k == "index_roll") o.index_roll = static_cast<std::size_t>(std::max<std::int64_t>(4, parse_int(v, k)));
-        else if (k == "create_bucket") o.create_bucket = parse_bool(v, k);
-        else if (k == "request_timeout_ms") o.request_timeout = std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
-        else if (k == "cache_bytes") o.cache_bytes = static_cast<std::size_t>(parse_int(v, k));
+        if (k == "path_style")
+            o.path_style = parse_bool(v, k);
+        else if (k == "linger_ms")
+            o.linger = std::chrono::milliseconds(parse_int(v, k));
+        else if (k == "max_object_bytes")
+            o.max_object_bytes = static_cast<std::size_t>(parse_int(v, k));
+        else if (k == "poll_ms")
+            o.poll = std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
+        else if (k == "index_roll")
+            o.index_roll = static_cast<std::size_t>(std::max<std::int64_t>(4, parse_int(v, k)));
+        else if (k == "create_bucket")
+            o.create_bucket = parse_bool(v, k);
+        else if (k == "request_timeout_ms")
+            o.request_timeout =
+                std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
+        else if (k == "cache_bytes")
+            o.cache_bytes = static_cast<std::size_t>(parse_int(v, k));
         else
             throw std::invalid_argument(
                 "s3 URL: unknown parameter '" + std::string(k) +
@@ -138,7 +150,9 @@ s3_engine::s3_engine(url_options opts, config cfg, boost::asio::any_io_executor 
 
 s3_engine::~s3_engine() = default;
 
-void s3_engine::shutdown() { client_->shutdown(); }
+void s3_engine::shutdown() {
+    client_->shutdown();
+}
 
 std::string s3_engine::key(std::string_view rel) const {
     return opts_.prefix.empty() ? std::string(rel) : opts_.prefix + "/" + std::string(rel);
@@ -161,13 +175,32 @@ awaitable<void> s3_engine::ready() {
     ready_ = true;
 }
 
+awaitable<std::vector<list_entry>> s3_engine::list_all(std::string prefix) {
+    std::vector<list_entry> out;
+    std::optional<std::string> token;
+    do {
+        auto op = client_->list(prefix, {}, token);
+        auto l = co_await std::move(op);
+        if (l.status != 200)
+            throw std::runtime_error("s3: listing " + prefix + " answered HTTP " +
+                                     std::to_string(l.status));
+        for (auto& e : l.entries) out.push_back(std::move(e));
+        token = l.next_token;
+    } while (token);
+    co_return out;
+}
+
 // --- cluster -------------------------------------------------------------------------------
 
 awaitable<void> s3_engine::register_broker(const broker_info& self, std::int64_t lease_ms) {
     co_await ready();
-    json j{{"node_id", self.node_id}, {"host", self.host}, {"port", self.port},
-           {"rack", self.rack ? json(*self.rack) : json()}, {"expires_ms", wall_ms() + lease_ms}};
-    auto op = client_->put(key("cluster/brokers/" + std::to_string(self.node_id) + ".json"), j.dump());
+    json j{{"node_id", self.node_id},
+           {"host", self.host},
+           {"port", self.port},
+           {"rack", self.rack ? json(*self.rack) : json()},
+           {"expires_ms", wall_ms() + lease_ms}};
+    auto op =
+        client_->put(key("cluster/brokers/" + std::to_string(self.node_id) + ".json"), j.dump());
     auto r = co_await std::move(op);
     if (!r.ok()) unexpected("register broker", r);
 }
@@ -176,27 +209,21 @@ awaitable<std::vector<broker_info>> s3_engine::live_brokers() {
     co_await ready();
     std::vector<broker_info> out;
     auto now = wall_ms();
-    std::optional<std::string> token;
-    do {
-        auto lop = client_->list(key("cluster/brokers/"), {}, token);
-        auto l = co_await std::move(lop);
-        if (l.status != 200) throw std::runtime_error("s3: listing brokers failed");
-        for (const auto& e : l.entries) {
-            auto gop = client_->get(e.key);
-            auto r = co_await std::move(gop);
-            if (r.status == 404) continue;
-            if (!r.ok()) unexpected("GET broker", r);
-            auto j = json::parse(r.body);
-            if (j.at("expires_ms").get<std::int64_t>() <= now) continue;
-            broker_info b;
-            b.node_id = j.at("node_id").get<std::int32_t>();
-            b.host = j.at("host").get<std::string>();
-            b.port = j.at("port").get<std::int32_t>();
-            if (!j.at("rack").is_null()) b.rack = j.at("rack").get<std::string>();
-            out.push_back(std::move(b));
-        }
-        token = l.next_token;
-    } while (token);
+    auto lop = list_all(key("cluster/brokers/"));
+    for (const auto& e : co_await std::move(lop)) {
+        auto gop = client_->get(e.key);
+        auto r = co_await std::move(gop);
+        if (r.status == 404) continue;
+        if (!r.ok()) unexpected("GET broker", r);
+        auto j = json::parse(r.body);
+        if (j.at("expires_ms").get<std::int64_t>() <= now) continue;
+        broker_info b;
+        b.node_id = j.at("node_id").get<std::int32_t>();
+        b.host = j.at("host").get<std::string>();
+        b.port = j.at("port").get<std::int32_t>();
+        if (!j.at("rack").is_null()) b.rack = j.at("rack").get<std::string>();
+        out.push_back(std::move(b));
+    }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.node_id < b.node_id; });
     co_return out;
 }
@@ -261,15 +288,9 @@ awaitable<error_code> s3_engine::delete_topic(std::string_view name) {
     auto iop = client_->del(key("topic-ids/" + uuid_hex(t->first.id)));
     co_await std::move(iop);
     // Committed offsets of the topic go from every group.
-    std::optional<std::string> token;
-    std::vector<std::string> groups;
-    do {
-        auto lop = client_->list(key("group-offsets/"), {}, token);
-        auto l = co_await std::move(lop);
-        for (auto& e : l.entries) groups.push_back(e.key);
-        token = l.next_token;
-    } while (token);
-    for (const auto& gk : groups) {
+    auto gl = list_all(key("group-offsets/"));
+    for (const auto& entry : co_await std::move(gl)) {
+        const auto& gk = entry.key;
         for (int attempt = 0; attempt < 20; ++attempt) {
             auto gop = client_->get(gk);
             auto g = co_await std::move(gop);
@@ -285,12 +306,8 @@ awaitable<error_code> s3_engine::delete_topic(std::string_view name) {
     }
     // The log (and its producer state) lives under the topic id: delete it all.
     std::vector<std::string> keys;
-    do {
-        auto lop = client_->list(key("log/" + uuid_hex(t->first.id) + "/"), {}, token);
-        auto l = co_await std::move(lop);
-        for (auto& e : l.entries) keys.push_back(e.key);
-        token = l.next_token;
-    } while (token);
+    auto ll = list_all(key("log/" + uuid_hex(t->first.id) + "/"));
+    for (auto& e : co_await std::move(ll)) keys.push_back(std::move(e.key));
     std::erase_if(states_, [&](const auto& kv) { return kv.first.first == uuid_hex(t->first.id); });
     auto del = delete_objects(std::move(keys));
     co_await std::move(del);
@@ -312,34 +329,25 @@ awaitable<void> s3_engine::delete_objects(std::vector<std::string> keys) {
 awaitable<std::vector<topic_info>> s3_engine::list_topics() {
     co_await ready();
     std::vector<std::string> names;
-    std::optional<std::string> token;
     const auto prefix = key("topics/");
-    do {
-        auto lop = client_->list(prefix, {}, token);
-        auto l = co_await std::move(lop);
-        if (l.status != 200) throw std::runtime_error("s3: listing topics failed");
-        for (auto& e : l.entries) {
-            auto file = e.key.substr(prefix.size());
-            if (!file.ends_with(".json")) continue;
-            // the cached document is current when its ETag is the listed one
-            bool fresh = false;
-            for (auto& [n, t] : topics_)
-                if (key("topics/" + key_segment(n) + ".json") == e.key && t.second == e.etag) {
-                    names.push_back(n);
-                    fresh = true;
-                    break;
-                }
-            if (fresh) continue;
-            auto gop = client_->get(e.key);
-            auto r = co_await std::move(gop);
-            if (r.status == 404) continue;
-            if (!r.ok()) unexpected("GET topic", r);
-            auto info = decode_topic(r.body);
-            names.push_back(info.name);
-            topics_[info.name] = {info, r.etag};
+    auto lop = list_all(prefix);
+    for (const auto& e : co_await std::move(lop)) {
+        if (!e.key.ends_with(".json")) continue;
+        // the cached document is current when its ETag is the listed one
+        auto name =
+            key_segment_decode(e.key.substr(prefix.size(), e.key.size() - prefix.size() - 5));
+        if (auto it = topics_.find(name); it != topics_.end() && it->second.second == e.etag) {
+            names.push_back(name);
+            continue;
         }
-        token = l.next_token;
-    } while (token);
+        auto gop = client_->get(e.key);
+        auto r = co_await std::move(gop);
+        if (r.status == 404) continue;
+        if (!r.ok()) unexpected("GET topic", r);
+        auto info = decode_topic(r.body);
+        names.push_back(info.name);
+        topics_[info.name] = {info, r.etag};
+    }
     std::vector<topic_info> out;
     for (auto& n : names) out.push_back(topics_.at(n).first);
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
@@ -505,32 +513,18 @@ awaitable<bool> s3_engine::delete_group(std::string_view group_id, std::int64_t 
 awaitable<std::vector<group_state>> s3_engine::list_groups() {
     co_await ready();
     std::vector<group_state> out;
-    std::optional<std::string> token;
     const auto prefix = key("groups/");
-    do {
-        auto lop = client_->list(prefix, {}, token);
-        auto l = co_await std::move(lop);
-        for (auto& e : l.entries) {
-            if (!e.key.ends_with(".json")) continue;
-            auto gop = client_->get(e.key);
-            auto r = co_await std::move(gop);
-            if (!r.ok()) continue;
-            auto g = decode_group(r.body);
-            if (g.deleted) continue;
-            auto enc = e.key.substr(prefix.size(), e.key.size() - prefix.size() - 5);
-            std::string id;
-            for (std::size_t i = 0; i < enc.size(); ++i) {
-                if (enc[i] == '%' && i + 2 < enc.size()) {
-                    id += static_cast<char>(std::stoi(enc.substr(i + 1, 2), nullptr, 16));
-                    i += 2;
-                } else {
-                    id += enc[i];
-                }
-            }
-            out.push_back({std::move(id), std::move(g.data), g.version});
-        }
-        token = l.next_token;
-    } while (token);
+    auto lop = list_all(prefix);
+    for (const auto& e : co_await std::move(lop)) {
+        if (!e.key.ends_with(".json")) continue;
+        auto gop = client_->get(e.key);
+        auto r = co_await std::move(gop);
+        if (!r.ok()) continue;
+        auto g = decode_group(r.body);
+        if (g.deleted) continue;
+        auto id = key_segment_decode(e.key.substr(prefix.size(), e.key.size() - prefix.size() - 5));
+        out.push_back({std::move(id), std::move(g.data), g.version});
+    }
     co_return out;
 }
 

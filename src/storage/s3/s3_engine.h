@@ -92,6 +92,8 @@ private:
     using part_key = std::pair<std::string, std::int32_t>;  // topic id hex, partition
 
     awaitable<void> ready();  // checks (or creates) the bucket once
+    // Every key under `prefix`, following continuation tokens; throws if a page fails.
+    awaitable<std::vector<list_entry>> list_all(std::string prefix);
     awaitable<std::optional<std::pair<topic_info, std::string>>> read_topic(std::string_view name);
     // The topic, if `partition` is one of its partitions.
     awaitable<std::optional<topic_info>> resolve(std::string_view topic, std::int32_t partition);

@@ -2,11 +2,11 @@
 // bytes that need not be text (producer state, group state) are base64.
 #include "storage/s3/s3_layout.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "storage/base64.h"
 #include "storage/s3/sigv4.h"
 
 namespace hako::storage::s3 {
@@ -14,8 +14,6 @@ namespace hako::storage::s3 {
 using json = nlohmann::json;
 
 namespace {
-const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 json entry_json(const object_entry& e) {
     return json::array({e.base, e.last, e.max_timestamp, e.bytes, e.name});
 }
@@ -24,55 +22,6 @@ object_entry entry_from(const json& j) {
             j.at(3).get<std::int64_t>(), j.at(4).get<std::string>()};
 }
 }  // namespace
-
-std::string base64_encode(std::string_view in) {
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        auto v = (std::uint32_t(std::uint8_t(in[i])) << 16) |
-                 (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
-        out += b64[v >> 18];
-        out += b64[(v >> 12) & 63];
-        out += b64[(v >> 6) & 63];
-        out += b64[v & 63];
-    }
-    if (i < in.size()) {
-        std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
-        if (i + 1 < in.size()) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-        out += b64[v >> 18];
-        out += b64[(v >> 12) & 63];
-        out += i + 1 < in.size() ? b64[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-std::string base64_decode(std::string_view in) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    if (in.size() % 4) throw std::runtime_error("base64: length not a multiple of 4");
-    std::string out;
-    out.reserve(in.size() / 4 * 3);
-    for (std::size_t i = 0; i < in.size(); i += 4) {
-        int a = val(in[i]), b = val(in[i + 1]);
-        int c = in[i + 2] == '=' ? 0 : val(in[i + 2]);
-        int d = in[i + 3] == '=' ? 0 : val(in[i + 3]);
-        if (a < 0 || b < 0 || c < 0 || d < 0) throw std::runtime_error("base64: bad character");
-        auto v = (std::uint32_t(a) << 18) | (std::uint32_t(b) << 12) | (std::uint32_t(c) << 6) |
-                 std::uint32_t(d);
-        out += char(v >> 16);
-        if (in[i + 2] != '=') out += char((v >> 8) & 255);
-        if (in[i + 3] != '=') out += char(v & 255);
-    }
-    return out;
-}
 
 std::string encode_state(const partition_state& s) {
     json j;
@@ -168,6 +117,21 @@ std::string offset_name(std::int64_t offset) {
     return buf;
 }
 
-std::string key_segment(std::string_view s) { return uri_encode(s, false); }
+std::string key_segment(std::string_view s) {
+    return uri_encode(s, false);
+}
+
+std::string key_segment_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
 
 }  // namespace hako::storage::s3

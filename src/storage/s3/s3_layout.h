@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocol/wire.h"
+#include "storage/base64.h"
 #include "storage/storage.h"
 
 namespace hako::storage::s3 {
@@ -52,13 +53,12 @@ topic_info decode_topic(std::string_view json);
 std::string uuid_hex(const protocol::uuid& id);
 std::optional<protocol::uuid> uuid_from_hex(std::string_view hex);
 
-std::string base64_encode(std::string_view in);
-std::string base64_decode(std::string_view in);  // throws on bad input
 
 // "00000000000000001234": sorts like the number.
 std::string offset_name(std::int64_t offset);
 
 // A name or id as one path segment (no '/'): percent-encoded.
 std::string key_segment(std::string_view s);
+std::string key_segment_decode(std::string_view s);  // inverse of key_segment
 
 }  // namespace hako::storage::s3
