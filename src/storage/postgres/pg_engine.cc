@@ -71,7 +71,10 @@ struct pg_engine::listener {
 pg_engine::pg_engine(url_options opts, asio::any_io_executor ex)
     : ex_(std::move(ex)), opts_(std::move(opts)) {
     migrate(opts_);
-    auto setup = "SET search_path TO " + quote_ident(opts_.schema);
+    // JIT off for the broker's sessions: its statements are short, and once a table's
+    // statistics make a fetch look expensive, compiling it cost ~275 ms against ~12 ms of
+    // execution (measured on a 15,000-batch partition).
+    auto setup = "SET search_path TO " + quote_ident(opts_.schema) + "; SET jit = off";
     pool_ = std::make_unique<pool>(ex_, opts_.conninfo, setup, opts_.pool_size);
     listener_ = std::make_shared<listener>();
     listener_->ex = ex_;
