@@ -153,6 +153,10 @@ public:
     virtual awaitable<error_code> create_partitions(std::string_view name, std::int32_t total) = 0;
 
     // --- log -------------------------------------------------------------------------
+    // Order: an append takes its place in its partition's order before its first
+    // suspension, so appends started one after another on the broker's thread are applied
+    // in that order even while earlier ones are still in flight (the broker pipelines a
+    // connection's Produce requests on this; conformance: appends_keep_start_order).
     virtual awaitable<append_result> append(append_request req) = 0;
     virtual awaitable<fetch_result> fetch(std::string_view topic, std::int32_t partition,
                                           std::int64_t offset, std::int32_t max_bytes,

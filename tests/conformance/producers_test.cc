@@ -37,6 +37,42 @@ TEST_P(Producers, AllocatedIdsAreUnique) {
     EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), ids.size());
 }
 
+// The order contract of engine::append (storage.h): appends started one after another
+// take their places in that order, even when none has finished before the next starts —
+// the broker relies on it to run a connection's Produce requests concurrently. Idempotent
+// sequences make any reordering an OUT_OF_ORDER_SEQUENCE_NUMBER.
+TEST_P(Producers, AppendsKeepStartOrder) {
+    auto t = name("order");
+    make_topic(t, 3);
+    auto pid = run(eng().allocate_producer_id());
+    constexpr int per_partition = 12;
+    std::vector<std::vector<storage::append_result>> got(3);
+    std::vector<awaitable<void>> ops;  // run_all starts them in this order
+    std::int32_t seq[3] = {0, 0, 0};
+    for (int i = 0; i < 3 * per_partition; ++i) {
+        const std::int32_t p = i % 3;
+        const int n = 1 + i % 4;
+        auto b = idem(pid, 0, seq[p], n, "p" + std::to_string(p) + "r" + std::to_string(i));
+        seq[p] += n;
+        ops.push_back([](storage::engine& e, storage::append_request req,
+                         std::vector<storage::append_result>& out) -> awaitable<void> {
+            out.push_back(co_await e.append(std::move(req)));
+        }(eng(), request(t, p, std::move(b)), got[p]));
+    }
+    run_all(std::move(ops));
+    for (std::int32_t p = 0; p < 3; ++p) {
+        ASSERT_EQ(got[p].size(), static_cast<std::size_t>(per_partition));
+        std::int64_t next = 0;
+        for (int k = 0; k < per_partition; ++k) {
+            const int i = k * 3 + p;
+            EXPECT_EQ(got[p][k].error, error_code::none) << "partition " << p << " append " << k;
+            EXPECT_EQ(got[p][k].base_offset, next) << "partition " << p << " append " << k;
+            next += 1 + i % 4;
+        }
+        EXPECT_EQ(offsets(t, p).high_watermark, next);
+    }
+}
+
 TEST_P(Producers, ARetriedBatchGetsItsOriginalOffsetAndIsNotAppendedTwice) {
     auto t = name("idem");
     make_topic(t, 1);

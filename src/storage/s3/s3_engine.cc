@@ -237,7 +237,10 @@ awaitable<std::optional<std::pair<topic_info, std::string>>> s3_engine::read_top
     auto it = topics_.find(std::string(name));
     auto op = client_->get(k, {}, it == topics_.end() ? std::string() : it->second.second);
     auto r = co_await std::move(op);
-    if (r.status == 304 && it != topics_.end()) co_return it->second;
+    if (r.status == 304 && it != topics_.end()) {
+        topic_checked_[std::string(name)] = std::chrono::steady_clock::now();
+        co_return it->second;
+    }
     if (r.status == 404) {
         topics_.erase(std::string(name));
         co_return std::nullopt;
@@ -245,6 +248,7 @@ awaitable<std::optional<std::pair<topic_info, std::string>>> s3_engine::read_top
     if (!r.ok()) unexpected("GET topic", r);
     auto entry = std::pair{decode_topic(r.body), r.etag};
     topics_[std::string(name)] = entry;
+    topic_checked_[std::string(name)] = std::chrono::steady_clock::now();
     co_return entry;
 }
 
@@ -254,6 +258,19 @@ awaitable<std::optional<topic_info>> s3_engine::resolve(std::string_view topic,
     auto t = co_await std::move(op);
     if (!t || partition < 0 || partition >= t->first.partitions) co_return std::nullopt;
     co_return t->first;
+}
+
+awaitable<std::optional<topic_info>> s3_engine::resolve_for_append(std::string_view topic,
+                                                                   std::int32_t partition) {
+    auto it = topics_.find(std::string(topic));
+    auto checked = topic_checked_.find(std::string(topic));
+    if (it != topics_.end() && checked != topic_checked_.end() &&
+        std::chrono::steady_clock::now() - checked->second < opts_.poll) {
+        if (partition < 0 || partition >= it->second.first.partitions) co_return std::nullopt;
+        co_return it->second.first;
+    }
+    auto op = resolve(topic, partition);
+    co_return co_await std::move(op);
 }
 
 awaitable<error_code> s3_engine::create_topic(topic_info& topic) {
@@ -385,6 +402,7 @@ awaitable<error_code> s3_engine::set_topic_configs(std::string_view name, config
         auto r = co_await std::move(pop);
         if (r.ok()) {
             topics_[std::string(name)] = {info, r.etag};
+            topic_checked_[std::string(name)] = std::chrono::steady_clock::now();
             co_return error_code::none;
         }
         if (r.status != 412) unexpected("PUT topic", r);
@@ -405,6 +423,7 @@ awaitable<error_code> s3_engine::create_partitions(std::string_view name, std::i
         auto r = co_await std::move(pop);
         if (r.ok()) {
             topics_[std::string(name)] = {info, r.etag};
+            topic_checked_[std::string(name)] = std::chrono::steady_clock::now();
             co_return error_code::none;
         }
         if (r.status != 412) unexpected("PUT topic", r);

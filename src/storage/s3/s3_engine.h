@@ -97,6 +97,10 @@ private:
     awaitable<std::optional<std::pair<topic_info, std::string>>> read_topic(std::string_view name);
     // The topic, if `partition` is one of its partitions.
     awaitable<std::optional<topic_info>> resolve(std::string_view topic, std::int32_t partition);
+    // The same for appends: a topic confirmed within poll_ms is not read again (a topic
+    // deleted or grown through another broker is seen after at most poll_ms).
+    awaitable<std::optional<topic_info>> resolve_for_append(std::string_view topic,
+                                                            std::int32_t partition);
     std::string part_prefix(const topic_info& t, std::int32_t partition) const;
     cached_state& state_slot(const topic_info& t, std::int32_t partition);
     // Re-reads the watermark document (conditionally: 304 keeps the cache).
@@ -119,6 +123,9 @@ private:
                                                               std::int32_t partition,
                                                               const object_entry& e);
     void cache_object(const std::string& key, std::shared_ptr<const std::string> body);
+    // Resolves the topic (for appends: resolve_for_append), then writes the group.
+    awaitable<void> flush(const std::string& topic, std::int32_t partition,
+                          append_group& group);
     awaitable<void> flush(const topic_info& t, std::int32_t partition,
                           append_group& group);
     awaitable<void> delete_objects(std::vector<std::string> keys);
@@ -128,6 +135,9 @@ private:
     std::unique_ptr<client> client_;
     bool ready_ = false;
     std::map<std::string, std::pair<topic_info, std::string>> topics_;  // name -> (info, etag)
+    // When each cached topic document was last confirmed by a read (appends trust it for
+    // poll_ms instead of re-reading it per produce).
+    std::map<std::string, std::chrono::steady_clock::time_point> topic_checked_;
     std::map<part_key, cached_state> states_;
     append_queues appends_;
     std::map<std::string, std::vector<object_entry>> segments_;  // immutable: cached forever

@@ -199,16 +199,28 @@ awaitable<std::shared_ptr<const std::string>> s3_engine::read_object(const topic
 
 // --- append ---------------------------------------------------------------------------------
 
+// The append is queued under the topic's name before anything suspends (the order
+// contract of storage.h); the topic is resolved once per flush, not per append.
 awaitable<append_result> s3_engine::append(append_request req) {
-    auto rop = resolve(req.topic, req.partition);
-    auto t = co_await std::move(rop);
-    if (!t) co_return append_result{error_code::unknown_topic_or_partition};
+    auto topic = req.topic;
     auto partition = req.partition;
     auto op = appends_.append(
-        {uuid_hex(t->id), partition}, std::move(req), ex_, {opts_.linger, opts_.max_object_bytes},
-        [this, t, partition](append_group& group) { return flush(*t, partition, group); },
-        [this, t, partition] { notify_change(t->name, partition); });
+        {topic, partition}, std::move(req), ex_, {opts_.linger, opts_.max_object_bytes},
+        [this, topic, partition](append_group& group) { return flush(topic, partition, group); },
+        [this, topic, partition] { notify_change(topic, partition); });
     co_return co_await std::move(op);
+}
+
+awaitable<void> s3_engine::flush(const std::string& topic, std::int32_t partition,
+                                 append_group& group) {
+    auto rop = resolve_for_append(topic, partition);
+    auto t = co_await std::move(rop);
+    if (!t) {
+        for (auto& p : group) p->result = {error_code::unknown_topic_or_partition};
+        co_return;
+    }
+    auto op = flush(*t, partition, group);
+    co_await std::move(op);
 }
 
 awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
