@@ -116,7 +116,8 @@ response_frame api_versions_fallback(std::int32_t correlation_id, std::int16_t m
 }  // namespace
 
 awaitable<std::optional<response_frame>> broker::handle(std::string_view frame,
-                                                        connection_state& conn) {
+                                                        connection_state& conn,
+                                                        std::function<void()> ordered) {
     auto prefix = protocol::peek_request_prefix(frame);
     const auto* h = find_handler(prefix.api_key);
     const auto* api = protocol::find_api(prefix.api_key);
@@ -133,7 +134,7 @@ awaitable<std::optional<response_frame>> broker::handle(std::string_view frame,
     protocol::reader r(frame);
     protocol::request_header header;
     header.decode(r, flexible);
-    request_context ctx{*this, header, conn};
+    request_context ctx{*this, header, conn, std::move(ordered)};
     auto body = co_await h->fn(ctx, r);
     if (!body) co_return std::nullopt;
     // The ApiVersions response header is always v0 (KIP-511).

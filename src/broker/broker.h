@@ -1,7 +1,8 @@
 #pragma once
 // The broker: turns one request frame into one response frame. It owns no durable state;
 // everything that must survive goes through storage::engine. The network layer calls
-// `handle` for each frame of a connection in order.
+// `handle` for each frame of a connection in order; a handler may let the next frame
+// start before it finishes (request_context::mark_ordered).
 //
 // Threading: one io_context thread. Handlers are coroutines on that executor.
 
@@ -9,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -60,7 +62,17 @@ struct request_context {
     broker& b;
     const protocol::request_header& header;
     connection_state& conn;
+    // Lets the connection start its next request (see net/server.cc): a handler calls
+    // mark_ordered() once what must follow the order of requests is done (Produce: its
+    // appends are queued); otherwise it happens when the handler returns.
+    std::function<void()> ordered = {};
     std::int16_t version() const { return header.api_version; }
+    void mark_ordered() {
+        if (!ordered) return;
+        auto f = std::move(ordered);
+        ordered = nullptr;
+        f();
+    }
 };
 
 // A handler decodes the request body and returns the encoded response body, or nullopt
@@ -101,8 +113,10 @@ public:
     // Handles one frame (header + body, without the size prefix). Returns the response
     // frame (header + body) or nullopt for no response. Throws protocol::decode_error (or
     // closes via connection_error) when the connection must be closed.
+    // `ordered` is called when the next request on the connection may start.
     awaitable<std::optional<response_frame>> handle(std::string_view frame,
-                                                    connection_state& conn);
+                                                    connection_state& conn,
+                                                    std::function<void()> ordered = {});
 
     const config& cfg() const { return cfg_; }
     storage::engine& store() { return *engine_; }

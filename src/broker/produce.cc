@@ -3,6 +3,7 @@
 // timestamp and CRC) is patched. Records are decoded only when a topic config needs them.
 #include "hako/protocol/messages/produce.h"
 
+#include "broker/concurrently.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
 #include "broker/topic_config.h"
@@ -123,14 +124,19 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
     const bool legacy = ctx.version() < 3;
     const bool bad_acks = req.acks != 0 && req.acks != 1 && req.acks != -1;
 
-    for (const auto& td : req.topic_data) {
+    // Topics are looked up first; then every partition's append starts at once (see
+    // concurrently.h) and the answers are filled in the request's order.
+    std::vector<std::optional<storage::topic_info>> infos(req.topic_data.size());
+    std::vector<awaitable<partition_outcome>> appends;
+    std::vector<std::pair<std::size_t, std::size_t>> waiting;  // (topic, partition) answers
+    for (std::size_t t = 0; t < req.topic_data.size(); ++t) {
+        const auto& td = req.topic_data[t];
         auto& tr = resp.responses.emplace_back();
         tr.name = td.name;
-        std::optional<storage::topic_info> info;
         std::optional<error_code> lookup_failed;
         if (!legacy && !bad_acks) {
             try {
-                info = co_await ctx.b.store().describe_topic(td.name);
+                infos[t] = co_await ctx.b.store().describe_topic(td.name);
             } catch (const std::exception& e) {
                 lookup_failed = storage_failure(e);
             }
@@ -153,17 +159,27 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
                 pr.error_code = code(*lookup_failed);
                 continue;
             }
-            if (!info) {
+            if (!infos[t]) {
                 pr.error_code = code(error_code::unknown_topic_or_partition);
                 continue;
             }
-            auto o = co_await produce_partition(ctx, td.name, *info, pd.index, pd.records);
-            pr.error_code = code(o.error);
-            pr.base_offset = o.base_offset;
-            pr.log_append_time_ms = o.log_append_time;
-            pr.log_start_offset = o.log_start;
-            if (!o.message.empty() && ctx.version() >= 8) pr.error_message = o.message;
+            appends.push_back(produce_partition(ctx, td.name, *infos[t], pd.index, pd.records));
+            waiting.emplace_back(t, tr.partition_responses.size() - 1);
         }
+    }
+    // Once every append is queued in storage (each runs to its first suspension inside
+    // engine::append, which queues it: storage.h), the connection may start its next
+    // request: appends to one partition keep the order of the requests.
+    auto run = concurrently(std::move(appends), [&ctx] { ctx.mark_ordered(); });
+    auto outcomes = co_await std::move(run);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        auto& pr = resp.responses[waiting[i].first].partition_responses[waiting[i].second];
+        const auto& o = outcomes[i];
+        pr.error_code = code(o.error);
+        pr.base_offset = o.base_offset;
+        pr.log_append_time_ms = o.log_append_time;
+        pr.log_start_offset = o.log_start;
+        if (!o.message.empty() && ctx.version() >= 8) pr.error_message = o.message;
     }
     if (req.acks == 0 && !bad_acks) co_return std::nullopt;
     co_return encode_body(resp, ctx.version());

@@ -1,11 +1,14 @@
 #include "net/server.h"
 
+#include <algorithm>
 #include <array>
+#include <deque>
 #include <cstring>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/core.h>
@@ -53,12 +56,102 @@ asio::awaitable<void> server::accept_loop() {
     }
 }
 
-asio::awaitable<void> server::serve(tcp::socket socket) {
-    connections_.insert(&socket);
+// One connection's requests in flight. Requests start in arrival order; a Produce request
+// lets the next request start as soon as its appends are queued in storage (the broker
+// calls `ordered`), so a producer's pipelined requests (librdkafka sends one partition per
+// request, up to max.in.flight at a time) are appended concurrently and, for one
+// partition, coalesced — instead of one storage round trip after another. Every other
+// request starts after all earlier ones have finished and holds back the next until it
+// has finished itself, as before. Responses go out strictly in request order.
+struct server::slot {
+    std::string frame;  // owned: the read buffer moves on while the request runs
+    std::optional<broker::response_frame> response;
+    std::exception_ptr error;  // closes the connection once earlier answers are out
+    bool ordered = false;      // the next request may start
+    bool done = false;
+};
+
+struct server::pipeline {
+    explicit pipeline(tcp::socket s) : socket(std::move(s)), changed(socket.get_executor()) {
+        changed.expires_at(asio::steady_timer::time_point::max());
+    }
+    tcp::socket socket;
     broker::connection_state conn;
+    std::deque<std::shared_ptr<slot>> pending;  // oldest first, until written
+    asio::steady_timer changed;  // cancelled whenever a slot or `closing` changes
+    bool closing = false;        // reader ended or a write failed
+    bool writer_done = false;
+
+    void notify() { changed.cancel(); }
+    asio::awaitable<void> wait() {
+        boost::system::error_code ec;
+        co_await changed.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+};
+
+namespace {
+// Pipelined requests per connection; librdkafka's idempotent producer keeps at most 5.
+constexpr std::size_t max_pipelined = 16;
+constexpr std::int16_t produce_key = 0;
+}  // namespace
+
+asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
+                                          std::shared_ptr<slot> s) {
+    auto self = s;
+    try {
+        auto op = broker_.handle(s->frame, p->conn, [p, self] {
+            self->ordered = true;
+            p->notify();
+        });
+        s->response = co_await std::move(op);
+    } catch (...) {
+        s->error = std::current_exception();
+    }
+    s->ordered = s->done = true;
+    p->notify();
+}
+
+asio::awaitable<void> server::write_responses(std::shared_ptr<pipeline> p) {
+    try {
+        for (;;) {
+            while (!p->pending.empty() && p->pending.front()->done) {
+                auto s = p->pending.front();
+                p->pending.pop_front();
+                p->notify();
+                if (s->error) std::rethrow_exception(s->error);
+                if (!s->response) continue;
+                std::array<asio::const_buffer, 2> bufs{asio::buffer(s->response->head),
+                                                       asio::buffer(s->response->body)};
+                co_await asio::async_write(p->socket, bufs, asio::use_awaitable);
+            }
+            if (p->closing && p->pending.empty()) break;
+            co_await p->wait();
+        }
+    } catch (const boost::system::system_error&) {
+        // peer closed or cancelled at shutdown: nothing to report
+    } catch (const protocol::decode_error& e) {
+        fmt::print(stderr, "closing {}: malformed request: {}\n", p->conn.peer, e.what());
+    } catch (const broker::connection_error& e) {
+        fmt::print(stderr, "closing {}: {}\n", p->conn.peer, e.what());
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "closing {}: internal error: {}\n", p->conn.peer, e.what());
+    }
+    // Stop reading; requests still running finish (their slots keep what they use alive).
+    p->closing = true;
     boost::system::error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    if (!ec) conn.peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+    p->socket.cancel(ec);
+    p->writer_done = true;
+    p->notify();
+}
+
+asio::awaitable<void> server::serve(tcp::socket socket) {
+    auto p = std::make_shared<pipeline>(std::move(socket));
+    connections_.insert(&p->socket);
+    boost::system::error_code ec;
+    auto remote = p->socket.remote_endpoint(ec);
+    if (!ec) p->conn.peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+    auto ex = p->socket.get_executor();
+    asio::co_spawn(ex, write_responses(p), asio::detached);
 
     const auto max_request = static_cast<std::uint32_t>(broker_.cfg().max_request_bytes);
     // Reads go into one buffer, so pipelined requests arrive with one syscall for
@@ -73,16 +166,16 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
         begin = 0;
     };
     try {
-        while (!stopping_) {
+        while (!stopping_ && !p->closing) {
             while (end - begin < 4) {
                 compact();
-                end += co_await socket.async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
-                                                       asio::use_awaitable);
+                end += co_await p->socket.async_read_some(
+                    asio::buffer(buf.data() + end, buf.size() - end), asio::use_awaitable);
             }
             std::uint32_t size = 0;
             for (int i = 0; i < 4; ++i) size = (size << 8) | static_cast<std::uint8_t>(buf[begin + i]);
             if (size < 8 || size > max_request) {
-                fmt::print(stderr, "closing {}: request size {} outside [8, {}]\n", conn.peer,
+                fmt::print(stderr, "closing {}: request size {} outside [8, {}]\n", p->conn.peer,
                            size, max_request);
                 break;
             }
@@ -92,35 +185,41 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
             }
             while (end - begin < size + 4u) {
                 if (begin + size + 4u > buf.size()) compact();
-                end += co_await socket.async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
-                                                       asio::use_awaitable);
+                end += co_await p->socket.async_read_some(
+                    asio::buffer(buf.data() + end, buf.size() - end), asio::use_awaitable);
             }
-            std::string_view frame(buf.data() + begin + 4, size);
+            auto s = std::make_shared<slot>();
+            s->frame.assign(buf.data() + begin + 4, size);
             begin += size + 4u;
-            // The frame view stays valid: nothing reads into the buffer while it is handled.
-            auto response = co_await broker_.handle(frame, conn);
             if (begin == end) begin = end = 0;
             if (buf.size() > 4 * initial_buffer && end - begin <= initial_buffer) {
                 compact();  // do not keep a large request's buffer for an idle connection
                 buf.resize(initial_buffer);
                 buf.shrink_to_fit();
             }
-            if (!response) continue;
-            std::array<asio::const_buffer, 2> bufs{asio::buffer(response->head),
-                                                   asio::buffer(response->body)};
-            co_await asio::async_write(socket, bufs, asio::use_awaitable);
+            const bool produce =
+                (static_cast<std::uint8_t>(s->frame[0]) << 8 | static_cast<std::uint8_t>(s->frame[1])) ==
+                produce_key;
+            // Start gate: a produce request waits for room; anything else for all earlier
+            // requests to finish. (The previous request is already ordered: see below.)
+            while (!p->closing && (produce ? p->pending.size() >= max_pipelined
+                                           : !std::all_of(p->pending.begin(), p->pending.end(),
+                                                          [](auto& x) { return x->done; })))
+                co_await p->wait();
+            if (p->closing) break;
+            p->pending.push_back(s);
+            asio::co_spawn(ex, run_request(p, s), asio::detached);
+            // Hold the next request back until this one allows it.
+            while (!p->closing && !(produce ? s->ordered : s->done)) co_await p->wait();
         }
     } catch (const boost::system::system_error& e) {
         // peer closed or cancelled at shutdown: nothing to report
-    } catch (const protocol::decode_error& e) {
-        fmt::print(stderr, "closing {}: malformed request: {}\n", conn.peer, e.what());
-    } catch (const broker::connection_error& e) {
-        fmt::print(stderr, "closing {}: {}\n", conn.peer, e.what());
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "closing {}: internal error: {}\n", conn.peer, e.what());
     }
-    connections_.erase(&socket);
-    socket.close(ec);
+    p->closing = true;
+    p->notify();
+    while (!p->writer_done) co_await p->wait();
+    connections_.erase(&p->socket);
+    p->socket.close(ec);
 }
 
 }  // namespace hako::net

@@ -1,7 +1,8 @@
 #pragma once
 // The TCP listener and the per-connection loop: read a frame, let the broker handle it,
 // write the response; requests on one connection are answered strictly in order, as
-// Kafka does (it mutes a channel until its response is sent), which kafka-python requires.
+// Kafka does, which kafka-python requires. Consecutive Produce requests of one connection
+// run concurrently once each has queued its appends (server.cc, `pipeline`).
 //
 // Threading: everything runs on the io_context passed in (one thread).
 
@@ -30,6 +31,10 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+    struct slot;
+    struct pipeline;
+    boost::asio::awaitable<void> run_request(std::shared_ptr<pipeline> p, std::shared_ptr<slot> s);
+    boost::asio::awaitable<void> write_responses(std::shared_ptr<pipeline> p);
 
     boost::asio::io_context& io_;
     broker::broker& broker_;
