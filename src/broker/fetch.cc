@@ -102,7 +102,7 @@ awaitable<std::optional<std::string>> handle_fetch(request_context& ctx, protoco
         bool lookup_failed = false;
         if (ctx.version() >= 13) {
             try {
-                auto info = co_await store.describe_topic_by_id(t.topic_id);
+                auto info = co_await store.describe_topic_by_id_recent(t.topic_id);
                 name = info ? info->name : std::string();
             } catch (const std::exception&) {
                 lookup_failed = true;  // answered per partition below

@@ -136,7 +136,7 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
         std::optional<error_code> lookup_failed;
         if (!legacy && !bad_acks) {
             try {
-                infos[t] = co_await ctx.b.store().describe_topic(td.name);
+                infos[t] = co_await ctx.b.store().describe_topic_recent(td.name);
             } catch (const std::exception& e) {
                 lookup_failed = storage_failure(e);
             }

@@ -78,6 +78,7 @@ struct server::pipeline {
     tcp::socket socket;
     broker::connection_state conn;
     std::deque<std::shared_ptr<slot>> pending;  // oldest first, until written
+    std::size_t pending_bytes = 0;              // frames of requests not yet finished
     asio::steady_timer changed;  // cancelled whenever a slot or `closing` changes
     bool closing = false;        // reader ended or a write failed
     bool writer_done = false;
@@ -90,8 +91,12 @@ struct server::pipeline {
 };
 
 namespace {
-// Pipelined requests per connection; librdkafka's idempotent producer keeps at most 5.
-constexpr std::size_t max_pipelined = 16;
+// Pipelined requests per connection (librdkafka's idempotent producer keeps at most 5 in
+// flight, its plain producer as many as it has batches), bounded by count and by frame
+// bytes held: the more queue per partition while a write is in flight, the larger the
+// next write (one object on s3, one COPY on postgres).
+constexpr std::size_t max_pipelined = 64;
+constexpr std::size_t max_pipelined_bytes = 32u << 20;
 constexpr std::int16_t produce_key = 0;
 }  // namespace
 
@@ -107,6 +112,8 @@ asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
     } catch (...) {
         s->error = std::current_exception();
     }
+    p->pending_bytes -= s->frame.size();
+    std::string().swap(s->frame);  // the request's bytes are not needed for its answer
     s->ordered = s->done = true;
     p->notify();
 }
@@ -202,12 +209,17 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
                 produce_key;
             // Start gate: a produce request waits for room; anything else for all earlier
             // requests to finish. (The previous request is already ordered: see below.)
-            while (!p->closing && (produce ? p->pending.size() >= max_pipelined
+            auto full = [&] {
+                return !p->pending.empty() && (p->pending.size() >= max_pipelined ||
+                                               p->pending_bytes + size > max_pipelined_bytes);
+            };
+            while (!p->closing && (produce ? full()
                                            : !std::all_of(p->pending.begin(), p->pending.end(),
                                                           [](auto& x) { return x->done; })))
                 co_await p->wait();
             if (p->closing) break;
             p->pending.push_back(s);
+            p->pending_bytes += s->frame.size();
             asio::co_spawn(ex, run_request(p, s), asio::detached);
             // Hold the next request back until this one allows it.
             while (!p->closing && !(produce ? s->ordered : s->done)) co_await p->wait();

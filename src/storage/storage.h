@@ -147,6 +147,17 @@ public:
     virtual awaitable<std::vector<topic_info>> list_topics() = 0;
     virtual awaitable<std::optional<topic_info>> describe_topic(std::string_view name) = 0;
     virtual awaitable<std::optional<topic_info>> describe_topic_by_id(const protocol::uuid&) = 0;
+    // The same for the hot path (Produce, Fetch: once per request): an engine whose
+    // storage is remote may answer from a copy confirmed within its poll interval, so a
+    // change made through another broker is seen after at most that long (one made
+    // through this instance at once). The others answer as describe_topic does.
+    virtual awaitable<std::optional<topic_info>> describe_topic_recent(std::string_view name) {
+        return describe_topic(name);
+    }
+    virtual awaitable<std::optional<topic_info>> describe_topic_by_id_recent(
+        const protocol::uuid& id) {
+        return describe_topic_by_id(id);
+    }
     // Replaces the topic's explicit configs as a whole.
     virtual awaitable<error_code> set_topic_configs(std::string_view name, config_map c) = 0;
     // Grows the topic to `total` partitions (INVALID_PARTITIONS if not larger).

@@ -99,6 +99,43 @@ TEST_P(Shared, ASecondInstanceSeesTopicsLogsGroupsAndOffsets) {
     EXPECT_EQ(offsets(t, 0).error, error_code::unknown_topic_or_partition);
 }
 
+// describe_topic_recent / _by_id_recent (the Produce and Fetch lookups): what this
+// instance changed is seen at once; what another instance changed is seen within the
+// engine's poll interval (here: within 10 s, far above any engine's).
+TEST_P(Shared, RecentLookupsSeeOwnChangesAtOnceAndOthersSoon) {
+    REQUIRE_SHARED();
+    auto t = name("recent");
+    auto info = make_topic(t, 1);
+    auto by_name = [&](storage::engine& e, boost::asio::io_context& io) {
+        return run_on(io, e.describe_topic_recent(t));
+    };
+    ASSERT_TRUE(run(eng().describe_topic_recent(t)).has_value());
+    ASSERT_TRUE(run(eng().describe_topic_by_id_recent(info.id)).has_value());
+    EXPECT_EQ(run(eng().create_partitions(t, 2)), error_code::none);
+    EXPECT_EQ(run(eng().describe_topic_recent(t))->partitions, 2) << "own change, at once";
+
+    boost::asio::io_context io_b;
+    auto b = open_another(io_b);
+    ASSERT_EQ(by_name(*b, io_b)->partitions, 2);
+    EXPECT_EQ(run(eng().create_partitions(t, 3)), error_code::none);
+    auto waited_for = [&](auto done) {
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!done() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return done();
+    };
+    EXPECT_TRUE(waited_for([&] { return by_name(*b, io_b)->partitions == 3; }))
+        << "another instance's change never seen";
+    ASSERT_TRUE(run_on(io_b, b->describe_topic_by_id_recent(info.id)).has_value());
+    EXPECT_EQ(run(eng().delete_topic(t)), error_code::none);
+    EXPECT_FALSE(run(eng().describe_topic_recent(t)).has_value()) << "own delete, at once";
+    EXPECT_FALSE(run(eng().describe_topic_by_id_recent(info.id)).has_value());
+    EXPECT_TRUE(waited_for([&] {
+        return !by_name(*b, io_b).has_value() &&
+               !run_on(io_b, b->describe_topic_by_id_recent(info.id)).has_value();
+    })) << "another instance's delete never seen";
+}
+
 // Two brokers appending to one partition at the same time, each with many produces in
 // flight, never hand out one offset twice.
 TEST_P(Shared, ConcurrentWritersOnTwoInstancesNeverShareAnOffset) {

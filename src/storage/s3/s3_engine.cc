@@ -231,10 +231,16 @@ awaitable<std::vector<broker_info>> s3_engine::live_brokers() {
 // --- topics --------------------------------------------------------------------------------
 
 awaitable<std::optional<std::pair<topic_info, std::string>>> s3_engine::read_topic(
-    std::string_view name) {
+    std::string_view name, bool trust_recent) {
     co_await ready();
     auto k = key("topics/" + key_segment(name) + ".json");
     auto it = topics_.find(std::string(name));
+    if (trust_recent && it != topics_.end()) {
+        auto checked = topic_checked_.find(std::string(name));
+        if (checked != topic_checked_.end() &&
+            std::chrono::steady_clock::now() - checked->second < opts_.poll)
+            co_return it->second;
+    }
     auto op = client_->get(k, {}, it == topics_.end() ? std::string() : it->second.second);
     auto r = co_await std::move(op);
     if (r.status == 304 && it != topics_.end()) {
@@ -262,15 +268,10 @@ awaitable<std::optional<topic_info>> s3_engine::resolve(std::string_view topic,
 
 awaitable<std::optional<topic_info>> s3_engine::resolve_for_append(std::string_view topic,
                                                                    std::int32_t partition) {
-    auto it = topics_.find(std::string(topic));
-    auto checked = topic_checked_.find(std::string(topic));
-    if (it != topics_.end() && checked != topic_checked_.end() &&
-        std::chrono::steady_clock::now() - checked->second < opts_.poll) {
-        if (partition < 0 || partition >= it->second.first.partitions) co_return std::nullopt;
-        co_return it->second.first;
-    }
-    auto op = resolve(topic, partition);
-    co_return co_await std::move(op);
+    auto op = read_topic(topic, true);
+    auto t = co_await std::move(op);
+    if (!t || partition < 0 || partition >= t->first.partitions) co_return std::nullopt;
+    co_return t->first;
 }
 
 awaitable<error_code> s3_engine::create_topic(topic_info& topic) {
@@ -378,13 +379,44 @@ awaitable<std::optional<topic_info>> s3_engine::describe_topic(std::string_view 
     co_return t->first;
 }
 
+// Produce asks for its topics once per request: a copy confirmed within poll_ms serves.
+awaitable<std::optional<topic_info>> s3_engine::describe_topic_recent(std::string_view name) {
+    auto op = read_topic(name, true);
+    auto t = co_await std::move(op);
+    if (!t) co_return std::nullopt;
+    co_return t->first;
+}
+
 awaitable<std::optional<topic_info>> s3_engine::describe_topic_by_id(const protocol::uuid& id) {
+    auto op = topic_by_id(id, false);
+    co_return co_await std::move(op);
+}
+
+awaitable<std::optional<topic_info>> s3_engine::describe_topic_by_id_recent(
+    const protocol::uuid& id) {
+    auto op = topic_by_id(id, true);
+    co_return co_await std::move(op);
+}
+
+// Fetch v13+ names topics by id, once per request. An id's name never changes, so it is
+// read once (a deleted or recreated topic fails the id check below).
+awaitable<std::optional<topic_info>> s3_engine::topic_by_id(const protocol::uuid& id,
+                                                            bool trust_recent) {
     co_await ready();
-    auto op = client_->get(key("topic-ids/" + uuid_hex(id)));
-    auto r = co_await std::move(op);
-    if (r.status == 404) co_return std::nullopt;
-    if (!r.ok()) unexpected("GET topic id", r);
-    auto top = read_topic(r.body);
+    auto hex = uuid_hex(id);
+    auto known = topic_names_.find(hex);
+    std::string name;
+    if (known != topic_names_.end()) {
+        name = known->second;
+    } else {
+        auto op = client_->get(key("topic-ids/" + hex));
+        auto r = co_await std::move(op);
+        if (r.status == 404) co_return std::nullopt;
+        if (!r.ok()) unexpected("GET topic id", r);
+        name = r.body;
+        topic_names_[hex] = name;
+    }
+    auto top = read_topic(name, trust_recent);
     auto t = co_await std::move(top);
     if (!t || t->first.id != id) co_return std::nullopt;
     co_return t->first;

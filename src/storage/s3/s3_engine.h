@@ -45,6 +45,9 @@ public:
     awaitable<std::vector<topic_info>> list_topics() override;
     awaitable<std::optional<topic_info>> describe_topic(std::string_view name) override;
     awaitable<std::optional<topic_info>> describe_topic_by_id(const protocol::uuid&) override;
+    awaitable<std::optional<topic_info>> describe_topic_recent(std::string_view name) override;
+    awaitable<std::optional<topic_info>> describe_topic_by_id_recent(
+        const protocol::uuid& id) override;
     awaitable<error_code> set_topic_configs(std::string_view name, config_map c) override;
     awaitable<error_code> create_partitions(std::string_view name, std::int32_t total) override;
 
@@ -94,11 +97,14 @@ private:
     awaitable<void> ready();  // checks (or creates) the bucket once
     // Every key under `prefix`, following continuation tokens; throws if a page fails.
     awaitable<std::vector<list_entry>> list_all(std::string prefix);
-    awaitable<std::optional<std::pair<topic_info, std::string>>> read_topic(std::string_view name);
+    awaitable<std::optional<topic_info>> topic_by_id(const protocol::uuid& id, bool trust_recent);
+    // trust_recent: a cached copy confirmed by a read within poll_ms is returned as is.
+    awaitable<std::optional<std::pair<topic_info, std::string>>> read_topic(
+        std::string_view name, bool trust_recent = false);
     // The topic, if `partition` is one of its partitions.
     awaitable<std::optional<topic_info>> resolve(std::string_view topic, std::int32_t partition);
-    // The same for appends: a topic confirmed within poll_ms is not read again (a topic
-    // deleted or grown through another broker is seen after at most poll_ms).
+    // The same for appends, trusting a copy confirmed within poll_ms (a topic deleted or
+    // grown through another broker is seen after at most poll_ms).
     awaitable<std::optional<topic_info>> resolve_for_append(std::string_view topic,
                                                             std::int32_t partition);
     std::string part_prefix(const topic_info& t, std::int32_t partition) const;
@@ -138,6 +144,7 @@ private:
     // When each cached topic document was last confirmed by a read (appends trust it for
     // poll_ms instead of re-reading it per produce).
     std::map<std::string, std::chrono::steady_clock::time_point> topic_checked_;
+    std::map<std::string, std::string> topic_names_;  // topic id (hex) -> name, immutable
     std::map<part_key, cached_state> states_;
     append_queues appends_;
     std::map<std::string, std::vector<object_entry>> segments_;  // immutable: cached forever
