@@ -96,7 +96,7 @@ namespace {
 // bytes held: the more queue per partition while a write is in flight, the larger the
 // next write (one object on s3, one COPY on postgres).
 constexpr std::size_t max_pipelined = 64;
-constexpr std::size_t max_pipelined_bytes = 32u << 20;
+constexpr std::size_t max_pipelined_bytes = 64u << 20;
 constexpr std::int16_t produce_key = 0;
 }  // namespace
 
