@@ -279,7 +279,7 @@ struct client::impl {
 
     template <class Stream>
     awaitable<http::response<http::string_body>> exchange(Stream& s, connection& c,
-                                                          http::request<http::string_body>& req,
+                                                          http::request<http::buffer_body>& req,
                                                           bool head, bool& sent) {
         auto wop = http::async_write(s, req, asio::use_awaitable);
         co_await std::move(wop);
@@ -292,7 +292,8 @@ struct client::impl {
         co_return parser.release();
     }
 
-    awaitable<attempt_result> attempt(const request_spec& spec) {
+    // payload_sha256: of spec.body, computed once for every attempt.
+    awaitable<attempt_result> attempt(const request_spec& spec, const std::string& payload_sha256) {
         attempt_result out;
         for (int fresh_tries = 0;; ++fresh_tries) {
             std::unique_ptr<connection> c;
@@ -316,7 +317,9 @@ struct client::impl {
                 target += '=';
                 target += uri_encode(spec.query[i].second, false);
             }
-            http::request<http::string_body> req{spec.method, target, 11};
+            // The body is written to the socket from the caller's buffer (buffer_body): a
+            // multi-megabyte object is neither copied per attempt nor re-hashed.
+            http::request<http::buffer_body> req{spec.method, target, 11};
             req.set(http::field::host, host_header);
             req.set(http::field::user_agent, "hako");
             signing_input in;
@@ -325,13 +328,16 @@ struct client::impl {
             in.path = spec.target_path;
             in.query = spec.query;
             in.headers = spec.headers;
-            in.payload_sha256 = sha256_hex(spec.body);
+            in.payload_sha256 = payload_sha256;
             in.region = cfg.region;
             in.amz_date = amz_date_now();
             for (const auto& [k, v] : spec.headers) req.set(k, v);
             for (const auto& [k, v] : sign(in, cfg.creds)) req.set(k, v);
-            req.body() = spec.body;
-            req.prepare_payload();
+            req.body().data = spec.body.empty() ? nullptr : const_cast<char*>(spec.body.data());
+            req.body().size = spec.body.size();
+            req.body().more = false;
+            if (!spec.body.empty() || spec.method == http::verb::put)
+                req.content_length(spec.body.size());
             req.keep_alive(true);
             bool sent = false;
             try {
@@ -383,6 +389,7 @@ struct client::impl {
     }
 
     awaitable<response> run(request_spec spec) {
+        const auto payload_sha256 = sha256_hex(spec.body);
         bool ambiguous = false;
         std::string last;
         for (int i = 0; i < cfg.max_attempts; ++i) {
@@ -391,7 +398,7 @@ struct client::impl {
                 auto op = backoff(i);
                 co_await std::move(op);
             }
-            auto op = attempt(spec);
+            auto op = attempt(spec, payload_sha256);
             auto r = co_await std::move(op);
             if (!r.failed && !retriable_status(r.resp.status)) {
                 r.resp.ambiguous = ambiguous;
