@@ -153,7 +153,8 @@ std::function<int()> add_broker_command(CLI::App& app) {
             ->envname("ADVERTISED_LISTENER_URL");
         c->add_option("--storage-engine,-s", o->storage_url,
                       "storage URL: sqlite://path (embedded default), memory:// (ephemeral), "
-                      "postgres://user@host/db?schema=hako (any libpq URL); s3:// in a later release")
+                      "postgres://user@host/db?schema=hako (any libpq URL), "
+                      "s3://bucket/prefix (AWS_* environment; see src/storage/s3/README.md)")
             ->envname("STORAGE_ENGINE")
             ->capture_default_str();
         c->add_option("--node-id", o->node_id, "this broker's node id")
