@@ -266,7 +266,7 @@ awaitable<std::optional<topic_info>> s3_engine::resolve(std::string_view topic,
     co_return t->first;
 }
 
-awaitable<std::optional<topic_info>> s3_engine::resolve_for_append(std::string_view topic,
+awaitable<std::optional<topic_info>> s3_engine::resolve_recent(std::string_view topic,
                                                                    std::int32_t partition) {
     auto op = read_topic(topic, true);
     auto t = co_await std::move(op);

@@ -103,9 +103,9 @@ private:
         std::string_view name, bool trust_recent = false);
     // The topic, if `partition` is one of its partitions.
     awaitable<std::optional<topic_info>> resolve(std::string_view topic, std::int32_t partition);
-    // The same for appends, trusting a copy confirmed within poll_ms (a topic deleted or
-    // grown through another broker is seen after at most poll_ms).
-    awaitable<std::optional<topic_info>> resolve_for_append(std::string_view topic,
+    // The same for appends and fetches, trusting a copy confirmed within poll_ms (a topic
+    // deleted or grown through another broker is seen after at most poll_ms).
+    awaitable<std::optional<topic_info>> resolve_recent(std::string_view topic,
                                                             std::int32_t partition);
     std::string part_prefix(const topic_info& t, std::int32_t partition) const;
     cached_state& state_slot(const topic_info& t, std::int32_t partition);
@@ -129,7 +129,7 @@ private:
                                                               std::int32_t partition,
                                                               const object_entry& e);
     void cache_object(const std::string& key, std::shared_ptr<const std::string> body);
-    // Resolves the topic (for appends: resolve_for_append), then writes the group.
+    // Resolves the topic (resolve_recent), then writes the group.
     awaitable<void> flush(const std::string& topic, std::int32_t partition,
                           append_group& group);
     awaitable<void> flush(const topic_info& t, std::int32_t partition,

@@ -213,7 +213,7 @@ awaitable<append_result> s3_engine::append(append_request req) {
 
 awaitable<void> s3_engine::flush(const std::string& topic, std::int32_t partition,
                                  append_group& group) {
-    auto rop = resolve_for_append(topic, partition);
+    auto rop = resolve_recent(topic, partition);
     auto t = co_await std::move(rop);
     if (!t) {
         for (auto& p : group) p->result = {error_code::unknown_topic_or_partition};
@@ -369,7 +369,7 @@ awaitable<bool> s3_engine::lists_object(const topic_info& t, std::int32_t partit
 awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t partition,
                                          std::int64_t offset, std::int32_t max_bytes, isolation) {
     fetch_result out;
-    auto rop = resolve(topic, partition);
+    auto rop = resolve_recent(topic, partition);  // fetches come often: see describe_topic_recent
     auto t = co_await std::move(rop);
     if (!t) {
         out.error = error_code::unknown_topic_or_partition;
