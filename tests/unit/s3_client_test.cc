@@ -133,6 +133,44 @@ TEST_F(S3Client, ListingPagesWithTokensAndStartAfter) {
     EXPECT_EQ(l.entries[0].key, "p/0021");
 }
 
+TEST_F(S3Client, StreamingPutFromPartsAndGetInChunks) {
+    std::string big(3 * 1024 * 1024 + 17, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + i / 7);
+    std::vector<std::string_view> parts{std::string_view(big).substr(0, 1 << 20), {},
+                                        std::string_view(big).substr(1 << 20)};
+    auto r = run([&]() -> awaitable<response> {
+        co_return co_await client_->put_parts("s/big", parts, put_condition::if_none_match_any);
+    });
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::string got;
+    std::size_t chunks = 0, largest = 0;
+    auto sink = [&](std::string_view c) {
+        got += c;
+        ++chunks;
+        largest = std::max(largest, c.size());
+    };
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get_stream("s/big", sink); });
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_FALSE(r.etag.empty());
+    EXPECT_TRUE(got == big) << "streamed body differs (" << got.size() << " bytes)";
+    EXPECT_GT(chunks, 40u) << "the body was not delivered as it arrived";
+    EXPECT_LE(largest, 64u * 1024);
+    // A range, streamed.
+    got.clear();
+    r = run([&]() -> awaitable<response> {
+        co_return co_await client_->get_stream("s/big", sink, std::pair<std::int64_t, std::int64_t>{100, 70099});
+    });
+    EXPECT_EQ(r.status, 206);
+    EXPECT_TRUE(got == big.substr(100, 70000));
+    // A missing key: the error document, nothing handed to the sink.
+    got.clear();
+    r = run([&]() -> awaitable<response> { co_return co_await client_->get_stream("s/none", sink); });
+    EXPECT_EQ(r.status, 404);
+    EXPECT_TRUE(got.empty());
+    EXPECT_NE(r.body.find("NoSuchKey"), std::string::npos) << r.body;
+}
+
 TEST_F(S3Client, ManyRequestsInFlightShareABoundedPool) {
     int ok = 0;
     for (int i = 0; i < 50; ++i)

@@ -514,3 +514,18 @@ TEST(SigV4_edges, malformed_input_refused) {
 
 }  // namespace
 }  // namespace hako::storage::s3
+
+namespace hako::storage::s3 {
+namespace {
+
+// put_parts signs the concatenation of its parts without building it.
+TEST(Sigv4Parts, HashOfPartsIsHashOfTheirConcatenation) {
+    std::string a(100000, 'x'), b = "tail", c;
+    EXPECT_EQ(sha256_hex(std::vector<std::string_view>{a, c, b}), sha256_hex(a + b));
+    EXPECT_EQ(sha256_hex(std::vector<std::string_view>{}), sha256_hex(""));
+    EXPECT_EQ(sha256_hex(std::vector<std::string_view>{}),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+}  // namespace
+}  // namespace hako::storage::s3

@@ -13,6 +13,8 @@
 #include <boost/beast/ssl.hpp>
 #include <cstdlib>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <variant>
@@ -270,6 +272,16 @@ struct client::impl {
         bool head = false;
     };
 
+    // Streaming, per request (kept across its attempts): a body sent from parts, and a
+    // response body handed to a sink as it arrives (resumed by Range after a cut).
+    struct transfer {
+        std::vector<std::string_view> parts;  // request body, instead of spec.body
+        std::function<void(std::string_view)> sink;
+        std::optional<std::pair<std::int64_t, std::int64_t>> range;  // asked for, with sink
+        std::int64_t delivered = 0;  // bytes given to the sink
+        std::string etag;            // of the version being streamed
+    };
+
     struct attempt_result {
         response resp;
         bool failed = false;       // no HTTP answer
@@ -277,23 +289,82 @@ struct client::impl {
         std::string what;
     };
 
+    // Writes the request (header, then the body from spec.body or x.parts, gathered) and
+    // reads the answer: whole into a string, or — with x.sink and a 2xx status — in chunks
+    // of at most 64 KiB handed to the sink as they arrive.
     template <class Stream>
-    awaitable<http::response<http::string_body>> exchange(Stream& s, connection& c,
-                                                          http::request<http::buffer_body>& req,
-                                                          bool head, bool& sent) {
-        auto wop = http::async_write(s, req, asio::use_awaitable);
-        co_await std::move(wop);
+    awaitable<http::response<http::empty_body>> exchange(Stream& s, connection& c,
+                                                http::request<http::empty_body>& req,
+                                                std::string_view body, transfer& x,
+                                                bool head, bool& sent, std::string& out_body) {
+        http::request_serializer<http::empty_body> sr{req};
+        auto hop = http::async_write_header(s, sr, asio::use_awaitable);
+        co_await std::move(hop);
+        std::vector<asio::const_buffer> bufs;
+        if (!x.parts.empty()) {
+            for (auto part : x.parts)
+                if (!part.empty()) bufs.emplace_back(part.data(), part.size());
+        } else if (!body.empty()) {
+            bufs.emplace_back(body.data(), body.size());
+        }
+        if (!bufs.empty()) {
+            auto bop = asio::async_write(s, bufs, asio::use_awaitable);
+            co_await std::move(bop);
+        }
         sent = true;
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(body_limit);
-        if (head) parser.skip(true);
-        auto rop = http::async_read(s, c.buffer, parser, asio::use_awaitable);
-        co_await std::move(rop);
-        co_return parser.release();
+        if (!x.sink) {
+            http::response_parser<http::string_body> parser;
+            parser.body_limit(body_limit);
+            if (head) parser.skip(true);
+            auto rop = http::async_read(s, c.buffer, parser, asio::use_awaitable);
+            co_await std::move(rop);
+            out_body = std::move(parser.get().body());
+            co_return http::response<http::empty_body>(std::move(parser.get().base()));
+        }
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // the sink decides
+        auto rh = http::async_read_header(s, c.buffer, parser, asio::use_awaitable);
+        co_await std::move(rh);
+        const auto status = parser.get().result_int();
+        const bool to_sink = status == 200 || status == 206;
+        // A resumed request answered 200 (Range ignored) repeats what was delivered.
+        std::int64_t skip = (status == 200 && x.delivered > 0) ? x.delivered : 0;
+        if (to_sink && x.delivered == 0)
+            if (auto it = parser.get().find(http::field::etag); it != parser.get().end())
+                x.etag = std::string(it->value());
+        std::vector<char> chunk(64 * 1024);
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            boost::system::error_code ec;
+            auto rop = http::async_read(s, c.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            co_await std::move(rop);
+            if (ec == http::error::need_buffer) ec = {};
+            // Bytes read before a cut are delivered too: the resume starts after them.
+            std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
+            stats.bytes_received += got.size();
+            if (!to_sink) {
+                if (ec) throw boost::system::system_error(ec);
+                if (out_body.size() + got.size() > body_limit) throw std::runtime_error("error body too large");
+                out_body += got;
+                continue;
+            }
+            if (skip > 0) {
+                auto n = std::min<std::int64_t>(skip, static_cast<std::int64_t>(got.size()));
+                got.remove_prefix(static_cast<std::size_t>(n));
+                skip -= n;
+            }
+            if (!got.empty()) {
+                x.delivered += static_cast<std::int64_t>(got.size());
+                x.sink(got);
+            }
+            if (ec) throw boost::system::system_error(ec);
+        }
+        co_return http::response<http::empty_body>(std::move(parser.get().base()));
     }
 
-    // payload_sha256: of spec.body, computed once for every attempt.
-    awaitable<attempt_result> attempt(const request_spec& spec, const std::string& payload_sha256) {
+    awaitable<attempt_result> attempt(const request_spec& spec, const std::string& payload_sha256,
+                                      transfer& x) {
         attempt_result out;
         for (int fresh_tries = 0;; ++fresh_tries) {
             std::unique_ptr<connection> c;
@@ -317,43 +388,54 @@ struct client::impl {
                 target += '=';
                 target += uri_encode(spec.query[i].second, false);
             }
-            // The body is written to the socket from the caller's buffer (buffer_body): a
+            // The body goes to the socket from the caller's buffers (gathered): a
             // multi-megabyte object is neither copied per attempt nor re-hashed.
-            http::request<http::buffer_body> req{spec.method, target, 11};
+            http::request<http::empty_body> req{spec.method, target, 11};
             req.set(http::field::host, host_header);
             req.set(http::field::user_agent, "hako");
+            auto headers = spec.headers;
+            if (x.sink && (x.range || x.delivered > 0)) {
+                // Resume after a cut: the rest of what was asked, of the same version.
+                auto from = (x.range ? x.range->first : 0) + x.delivered;
+                headers.emplace_back("Range", "bytes=" + std::to_string(from) + "-" +
+                                                  (x.range ? std::to_string(x.range->second) : ""));
+                if (x.delivered > 0 && !x.etag.empty()) headers.emplace_back("If-Match", x.etag);
+            }
             signing_input in;
             in.method = std::string(http::to_string(spec.method));
             in.host = host_header;
             in.path = spec.target_path;
             in.query = spec.query;
-            in.headers = spec.headers;
+            in.headers = headers;
             in.payload_sha256 = payload_sha256;
             in.region = cfg.region;
             in.amz_date = amz_date_now();
-            for (const auto& [k, v] : spec.headers) req.set(k, v);
+            for (const auto& [k, v] : headers) req.set(k, v);
             for (const auto& [k, v] : sign(in, cfg.creds)) req.set(k, v);
-            req.body().data = spec.body.empty() ? nullptr : const_cast<char*>(spec.body.data());
-            req.body().size = spec.body.size();
-            req.body().more = false;
-            if (!spec.body.empty() || spec.method == http::verb::put)
-                req.content_length(spec.body.size());
+            std::size_t body_size = spec.body.size();
+            if (!x.parts.empty()) {
+                body_size = 0;
+                for (auto part : x.parts) body_size += part.size();
+            }
+            if (body_size > 0 || spec.method == http::verb::put) req.content_length(body_size);
             req.keep_alive(true);
             bool sent = false;
             try {
                 c->tcp().expires_after(cfg.request_timeout);
-                http::response<http::string_body> res;
+                http::response<http::empty_body> res;
+                std::string res_body;
                 if (auto* p = std::get_if<beast::tcp_stream>(&c->stream)) {
-                    auto op = exchange(*p, *c, req, spec.head, sent);
+                    auto op = exchange(*p, *c, req, spec.body, x, spec.head, sent, res_body);
                     res = co_await std::move(op);
                 } else {
-                    auto op = exchange(std::get<1>(c->stream), *c, req, spec.head, sent);
+                    auto op = exchange(std::get<1>(c->stream), *c, req, spec.body, x, spec.head,
+                                       sent, res_body);
                     res = co_await std::move(op);
                 }
                 c->tcp().expires_never();
                 ++stats.requests;
-                stats.bytes_sent += spec.body.size();
-                stats.bytes_received += res.body().size();
+                stats.bytes_sent += body_size;
+                if (!x.sink) stats.bytes_received += res_body.size();
                 out.resp.status = static_cast<int>(res.result_int());
                 if (auto it = res.find(http::field::etag); it != res.end())
                     out.resp.etag = std::string(it->value());
@@ -362,7 +444,7 @@ struct client::impl {
                 if (auto it = res.find(http::field::content_length); it != res.end())
                     out.resp.content_length = std::atoll(std::string(it->value()).c_str());
                 bool keep = res.keep_alive();
-                out.resp.body = std::move(res.body());
+                out.resp.body = std::move(res_body);
                 release(std::move(c), keep);
                 co_return out;
             } catch (const std::exception& e) {
@@ -388,8 +470,9 @@ struct client::impl {
         co_await std::move(op);
     }
 
-    awaitable<response> run(request_spec spec) {
-        const auto payload_sha256 = sha256_hex(spec.body);
+    awaitable<response> run(request_spec spec) { return run(std::move(spec), transfer{}); }
+    awaitable<response> run(request_spec spec, transfer x) {
+        const auto payload_sha256 = x.parts.empty() ? sha256_hex(spec.body) : sha256_hex(x.parts);
         bool ambiguous = false;
         std::string last;
         for (int i = 0; i < cfg.max_attempts; ++i) {
@@ -398,7 +481,7 @@ struct client::impl {
                 auto op = backoff(i);
                 co_await std::move(op);
             }
-            auto op = attempt(spec, payload_sha256);
+            auto op = attempt(spec, payload_sha256, x);
             auto r = co_await std::move(op);
             if (!r.failed && !retriable_status(r.resp.status)) {
                 r.resp.ambiguous = ambiguous;
@@ -443,6 +526,29 @@ awaitable<response> client::get(std::string key,
                                             std::to_string(range->second));
     if (!if_none_match.empty()) s.headers.emplace_back("If-None-Match", if_none_match);
     auto op = impl_->run(std::move(s));
+    co_return co_await std::move(op);
+}
+
+awaitable<response> client::get_stream(std::string key,
+                                       std::function<void(std::string_view)> sink,
+                                       std::optional<std::pair<std::int64_t, std::int64_t>> range) {
+    impl::request_spec s{http::verb::get, impl_->path_for(key), {}, {}, {}, false};
+    impl::transfer x;
+    x.sink = std::move(sink);
+    x.range = range;
+    auto op = impl_->run(std::move(s), std::move(x));
+    co_return co_await std::move(op);
+}
+
+awaitable<response> client::put_parts(std::string key, std::vector<std::string_view> parts,
+                                      put_condition cond, std::string etag) {
+    impl::request_spec s{http::verb::put, impl_->path_for(key), {}, {}, {}, false};
+    s.headers.emplace_back("Content-Type", "application/octet-stream");
+    if (cond == put_condition::if_none_match_any) s.headers.emplace_back("If-None-Match", "*");
+    if (cond == put_condition::if_match) s.headers.emplace_back("If-Match", etag);
+    impl::transfer x;
+    x.parts = std::move(parts);
+    auto op = impl_->run(std::move(s), std::move(x));
     co_return co_await std::move(op);
 }
 

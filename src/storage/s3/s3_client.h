@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,9 +99,20 @@ public:
     awaitable<response> get(std::string key,
                             std::optional<std::pair<std::int64_t, std::int64_t>> range = {},
                             std::string if_none_match = {});
+    // Streams the body to `sink` in chunks of at most 64 KiB as it arrives, never holding
+    // it whole. A transfer cut off midway is retried from where it stopped (Range, with
+    // If-Match on the ETag first seen, so every chunk is of one version; a 412 then means
+    // the object changed and ends the request). The response's body is empty for 200/206
+    // and the server's error document otherwise.
+    awaitable<response> get_stream(std::string key, std::function<void(std::string_view)> sink,
+                                   std::optional<std::pair<std::int64_t, std::int64_t>> range = {});
     awaitable<response> head(std::string key);
     awaitable<response> put(std::string key, std::string body,
                             put_condition cond = put_condition::none, std::string etag = {});
+    // PUT of a body given in parts, hashed and sent without concatenating them. The parts
+    // must stay valid until the returned awaitable completes.
+    awaitable<response> put_parts(std::string key, std::vector<std::string_view> parts,
+                                  put_condition cond = put_condition::none, std::string etag = {});
     awaitable<response> del(std::string key, std::string if_match = {});
     // ListObjectsV2 of `prefix`, up to max_keys, after `start_after` or a continuation token.
     awaitable<list_result> list(std::string prefix, std::string start_after = {},

@@ -235,7 +235,8 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         // Decide every batch against the watermark as we know it.
         auto st = cur.st;
         const auto base = st.next;
-        std::string body;
+        std::vector<std::string_view> parts;  // the object: the batches, sent as they are
+        std::size_t body_size = 0;
         std::int64_t max_ts = -1;
         std::vector<std::pair<pending_append*, std::int64_t>> placed;
         for (auto& p : group) {
@@ -261,11 +262,18 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             placed.emplace_back(p.get(), st.next);
             st.next += req.record_count;
             max_ts = std::max(max_ts, req.max_timestamp);
-            body += req.batch;
+            parts.push_back(req.batch);
+            body_size += req.batch.size();
         }
-        if (body.empty()) co_return;  // duplicates and refusals only
+        if (parts.empty()) co_return;  // duplicates and refusals only
+        auto concat = [&] {
+            std::string body;
+            body.reserve(body_size);
+            for (auto part : parts) body += part;
+            return body;
+        };
         const auto name = offset_name(base) + ".batch";
-        auto pop = client_->put(prefix + name, body, put_condition::if_none_match_any);
+        auto pop = client_->put_parts(prefix + name, parts, put_condition::if_none_match_any);
         auto r = co_await std::move(pop);
         bool ours = r.ok();
         std::string found;
@@ -278,7 +286,7 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
                 continue;
             }
             if (!g.ok()) throw std::runtime_error("s3: GET object answered HTTP " + std::to_string(g.status));
-            ours = r.ambiguous && g.body == body;  // our own earlier attempt landed
+            ours = r.ambiguous && g.body == concat();  // our own earlier attempt landed
             found = std::move(g.body);
         } else if (!r.ok()) {
             throw std::runtime_error("s3: PUT object answered HTTP " + std::to_string(r.status));
@@ -300,10 +308,10 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             }
             continue;
         }
-        cache_object(prefix + name, std::make_shared<const std::string>(body));
+        cache_object(prefix + name, std::make_shared<const std::string>(concat()));
         // Our object is committed at `base`: record it in the watermark (or see that a
         // helper already did).
-        object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body.size()), name};
+        object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body_size), name};
         bool committed = false;
         for (;;) {
             if (cur.st.next > base) {

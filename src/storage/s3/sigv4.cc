@@ -8,6 +8,7 @@
 #include <cctype>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "storage/s3/s3_client.h"
@@ -157,6 +158,17 @@ std::string sha256_hex(std::string_view data) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("sigv4: SHA-256 failed");
+    return hex(md, n);
+}
+
+std::string sha256_hex(const std::vector<std::string_view>& parts) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+    for (auto part : parts) ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+    if (!ok || EVP_DigestFinal_ex(ctx.get(), md, &n) != 1)
         throw std::runtime_error("sigv4: SHA-256 failed");
     return hex(md, n);
 }

@@ -38,6 +38,8 @@ std::string signature(const signing_input& in, const credentials& creds,
                       std::string_view string_to_sign);
 
 std::string sha256_hex(std::string_view data);
+// Of the concatenation of `parts`, without concatenating them.
+std::string sha256_hex(const std::vector<std::string_view>& parts);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
 // RFC 3986 encoding as SigV4 wants it: unreserved characters stay, everything else
 // %XX upper-case; '/' stays when keep_slash.
