@@ -11,6 +11,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -38,7 +40,9 @@ public:
         thread_ = std::thread([this] {
             for (const auto& answer : answers_) {
                 tcp::socket s(io_);
-                acceptor_.accept(s);
+                boost::system::error_code accept_ec;
+                acceptor_.accept(s, accept_ec);
+                if (accept_ec) return;  // join(): the client made fewer requests than scripted
                 asio::streambuf buf;
                 asio::read_until(s, buf, "\r\n\r\n");
                 std::string head(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
@@ -50,11 +54,17 @@ public:
         });
     }
     ~scripted_server() {
-        if (thread_.joinable()) thread_.join();
+        if (thread_.joinable()) join();
     }
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
     const std::vector<std::string>& requests() { return requests_; }  // after join()
-    void join() { thread_.join(); }
+    // Waits for the script; a blocked accept (fewer requests than answers) is woken by
+    // shutting the listening socket down, so a client that gives up fails the test
+    // instead of hanging it.
+    void join() {
+        ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+        thread_.join();
+    }
 
 private:
     std::vector<std::string> answers_;
