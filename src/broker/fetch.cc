@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "broker/concurrently.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
 
@@ -23,13 +24,53 @@ struct wanted {
     bool lookup_failed = false;  // the topic id could not be resolved: storage down
 };
 
-// One pass over every requested partition; returns the bytes gathered.
+// A prefix of `records` (whole batches) of at most `budget` bytes.
+std::size_t whole_batches_within(const std::string& records, std::int64_t budget) {
+    std::size_t keep = 0;
+    while (keep + 12 <= records.size()) {
+        auto len = static_cast<std::uint32_t>(
+            static_cast<std::uint8_t>(records[keep + 8]) << 24 |
+            static_cast<std::uint8_t>(records[keep + 9]) << 16 |
+            static_cast<std::uint8_t>(records[keep + 10]) << 8 |
+            static_cast<std::uint8_t>(records[keep + 11]));
+        auto next = keep + 12 + len;
+        if (next > records.size() || static_cast<std::int64_t>(next) > budget) break;
+        keep = next;
+    }
+    return keep;
+}
+
+awaitable<storage::fetch_result> fetch_partition(storage::engine& store, const wanted& w,
+                                                 std::int32_t limit, storage::isolation iso) {
+    try {
+        if (w.lookup_failed) throw std::runtime_error("topic id lookup failed");
+        co_return co_await store.fetch(w.topic, w.partition, w.offset, limit, iso);
+    } catch (const std::exception& e) {
+        storage::fetch_result fr;
+        fr.error = storage_failure(e);
+        co_return fr;
+    }
+}
+
+// One pass over every requested partition; returns the bytes gathered. The partitions are
+// read from storage at once (each up to its own limit: remote storage answers them in
+// parallel), then the answer is assembled in request order under the response's budget:
+// the first non-empty partition may exceed it (KIP-74), later ones keep the whole batches
+// that fit.
 awaitable<std::size_t> fetch_once(request_context& ctx, const std::vector<wanted>& want,
                                   std::int32_t max_bytes, storage::isolation iso,
                                   protocol::fetch::response& resp) {
     auto& store = ctx.b.store();
+    std::vector<awaitable<storage::fetch_result>> reads;
+    for (const auto& w : want)
+        if (!w.topic.empty())
+            reads.push_back(fetch_partition(
+                store, w, std::max(std::min(w.max_bytes, max_bytes), 0), iso));
+    auto all = concurrently(std::move(reads));
+    auto results = co_await std::move(all);
+
     resp.responses.clear();
-    std::size_t total = 0;
+    std::size_t total = 0, next_result = 0;
     std::int64_t budget = max_bytes;
     for (std::size_t i = 0; i < want.size(); ++i) {
         const auto& w = want[i];
@@ -48,27 +89,9 @@ awaitable<std::size_t> fetch_once(request_context& ctx, const std::vector<wanted
             p.high_watermark = p.last_stable_offset = p.log_start_offset = -1;
             continue;
         }
-        // KIP-74: only the first non-empty partition may exceed the limits.
-        std::int32_t limit = static_cast<std::int32_t>(std::min<std::int64_t>(w.max_bytes, budget));
-        storage::fetch_result fr;
-        try {
-            if (w.lookup_failed) throw std::runtime_error("topic id lookup failed");
-            if (limit <= 0 && total > 0) {
-                auto o = co_await store.offsets(w.topic, w.partition);
-                fr.error = o.error;
-                fr.high_watermark = o.high_watermark;
-                fr.last_stable = o.last_stable;
-                fr.log_start = o.log_start;
-                if (fr.error == error_code::none &&
-                    (w.offset < o.log_start || w.offset > o.high_watermark))
-                    fr.error = error_code::offset_out_of_range;
-            } else {
-                fr = co_await store.fetch(w.topic, w.partition, w.offset, std::max(limit, 0), iso);
-            }
-        } catch (const std::exception& e) {
-            fr = storage::fetch_result{};
-            fr.error = storage_failure(e);
-        }
+        auto& fr = results[next_result++];
+        if (total > 0 && static_cast<std::int64_t>(fr.records.size()) > budget)
+            fr.records.resize(whole_batches_within(fr.records, budget));
         p.error_code = code(fr.error);
         p.high_watermark = fr.high_watermark;
         p.last_stable_offset = fr.last_stable;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import group_util as G
 import raw_kafka as K
 
 MESSAGE_TOO_LARGE, CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE = 10, 2, 1
@@ -93,6 +94,54 @@ def test_fetch_limits_and_out_of_range(broker, topic_name):
         # at the high watermark: nothing, no error; beyond it: OFFSET_OUT_OF_RANGE
         assert K.fetch_v4(c, topic, 0, 10, 1 << 20)[0] == 0
         assert K.fetch_v4(c, topic, 0, 11, 1 << 20)[0] == OFFSET_OUT_OF_RANGE
+    finally:
+        c.close()
+
+
+def _fetch_partitions(c, topic, partitions, max_bytes, partition_max=1 << 20):
+    """Fetch v4 of several partitions from offset 0: [(partition, error, hw, batches)]."""
+    import struct
+    body = struct.pack(">iiiib", -1, 0, 0, max_bytes, 0) + K.array(
+        [K.string(topic) + K.array([struct.pack(">iqi", p, 0, partition_max)
+                                    for p in partitions])])
+    r = K.Reader(c.call(1, 4, body))
+    r.take(">i")
+    out = []
+    for _ in range(r.take(">i")):
+        r.string()
+        for _ in range(r.take(">i")):
+            idx, err, hw, _lso = r.take(">ihqq")
+            for _ in range(max(r.take(">i"), 0)):
+                r.take(">qq")
+            out.append((idx, err, hw, K.count_batches(r.nbytes() or b"")))
+    return out
+
+
+def test_fetch_budget_spans_partitions_in_request_order(broker, topic_name):
+    """The response's max_bytes is shared by the partitions in request order (they are read
+    from storage at once, then assembled): the first non-empty partition may exceed it
+    (KIP-74), later ones get the whole batches that fit, and every partition still reports
+    its high watermark."""
+    topic = topic_name()
+    G.create_topic(broker.bootstrap, topic, 3)
+    c = K.Conn(broker.bootstrap)
+    try:
+        now = int(time.time() * 1000)
+        for p in range(3):
+            for _ in range(4):
+                assert K.produce_v7(c, topic, p, K.record_batch([(b"k", b"v" * 500, now)], now))[0] == 0
+        one = len(K.fetch_v4(c, topic, 0, 0, 10)[2])  # one batch, as stored
+        assert _fetch_partitions(c, topic, [0, 1, 2], 1 << 20) == [
+            (0, 0, 4, 4), (1, 0, 4, 4), (2, 0, 4, 4)]
+        # 6 batches' worth: 4 from partition 0, 2 from partition 1, none from 2
+        assert _fetch_partitions(c, topic, [0, 1, 2], 6 * one) == [
+            (0, 0, 4, 4), (1, 0, 4, 2), (2, 0, 4, 0)]
+        # the order is the request's: partition 2 first
+        assert _fetch_partitions(c, topic, [2, 0, 1], 5 * one) == [
+            (2, 0, 4, 4), (0, 0, 4, 1), (1, 0, 4, 0)]
+        # smaller than one batch: the first partition's first batch only
+        assert _fetch_partitions(c, topic, [0, 1, 2], 10) == [
+            (0, 0, 4, 1), (1, 0, 4, 0), (2, 0, 4, 0)]
     finally:
         c.close()
 
