@@ -38,6 +38,9 @@ struct config {
     bool auto_create_topics = true;
     std::int32_t default_partitions = 1;
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
+    // Produce requests of one connection handled at once hold at most this many bytes
+    // (net/server.cc); 0: one request at a time.
+    std::int64_t max_inflight_bytes = 64 * 1024 * 1024;
     std::int32_t max_fetch_wait_ms = 30000;
     std::int64_t lease_ms = 10000;  // a broker silent this long drops out of Metadata
     std::int64_t maintenance_interval_ms = 30000;  // retention and compaction passes

@@ -26,6 +26,7 @@ struct broker_options {
     bool auto_create = true;
     std::int32_t default_partitions = 1;
     std::int32_t max_request_bytes = 100 * 1024 * 1024;
+    std::int64_t max_inflight_bytes = 64 * 1024 * 1024;
     std::int64_t lease_ms = 10000;
     std::int64_t maintenance_interval_ms = 30000;
     broker::group::settings groups;
@@ -67,6 +68,7 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     if (o.default_partitions < 1) throw std::invalid_argument("--default-partitions must be >= 1");
     cfg.default_partitions = o.default_partitions;
     cfg.max_request_bytes = o.max_request_bytes;
+    cfg.max_inflight_bytes = o.max_inflight_bytes;
     if (o.lease_ms < 300) throw std::invalid_argument("--lease-ms must be >= 300");
     cfg.lease_ms = o.lease_ms;
     if (o.maintenance_interval_ms < 10)
@@ -174,6 +176,13 @@ std::function<int()> add_broker_command(CLI::App& app) {
         c->add_option("--max-request-bytes", o->max_request_bytes,
                       "largest request frame accepted; larger ones close the connection")
             ->envname("MAX_REQUEST_BYTES")
+            ->capture_default_str();
+        c->add_option("--max-inflight-bytes", o->max_inflight_bytes,
+                      "produce requests of one connection handled at once hold at most this "
+                      "many bytes (more: faster against remote storage, more memory; 0: one "
+                      "request at a time)")
+            ->envname("MAX_INFLIGHT_BYTES")
+            ->check(CLI::NonNegativeNumber)
             ->capture_default_str();
         c->add_option("--lease-ms", o->lease_ms,
                       "registration lease: a broker that stops renewing (crashed) leaves "

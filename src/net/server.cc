@@ -93,10 +93,9 @@ struct server::pipeline {
 namespace {
 // Pipelined requests per connection (librdkafka's idempotent producer keeps at most 5 in
 // flight, its plain producer as many as it has batches), bounded by count and by frame
-// bytes held: the more queue per partition while a write is in flight, the larger the
-// next write (one object on s3, one COPY on postgres).
+// bytes held (config::max_inflight_bytes): the more queue per partition while a write is
+// in flight, the larger the next write (one object on s3, one COPY on postgres).
 constexpr std::size_t max_pipelined = 64;
-constexpr std::size_t max_pipelined_bytes = 64u << 20;
 constexpr std::int16_t produce_key = 0;
 }  // namespace
 
@@ -210,8 +209,10 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
             // Start gate: a produce request waits for room; anything else for all earlier
             // requests to finish. (The previous request is already ordered: see below.)
             auto full = [&] {
-                return !p->pending.empty() && (p->pending.size() >= max_pipelined ||
-                                               p->pending_bytes + size > max_pipelined_bytes);
+                return !p->pending.empty() &&
+                       (p->pending.size() >= max_pipelined ||
+                        static_cast<std::int64_t>(p->pending_bytes + size) >
+                            broker_.cfg().max_inflight_bytes);
             };
             while (!p->closing && (produce ? full()
                                            : !std::all_of(p->pending.begin(), p->pending.end(),

@@ -4,11 +4,14 @@ order, appends to a partition in request order (an idempotent producer's sequenc
 be refused otherwise), and any other request sees every earlier request finished."""
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
 import time
 
 import group_util as G
 import raw_kafka as K
+from conftest import Broker
 
 
 def init_producer_id(conn: K.Conn) -> tuple[int, int]:
@@ -41,7 +44,24 @@ def test_pipelined_idempotent_produce_keeps_order(broker, topic_name):
     """60 idempotent Produce requests over 3 partitions sent without waiting, with a
     ListOffsets after every tenth: every answer in order, no sequence refused, offsets
     dense per partition in request order, each ListOffsets sees all earlier appends."""
-    topic = topic_name()
+    check_pipelined_order(broker, topic_name())
+
+
+def test_max_inflight_bytes_zero_handles_one_request_at_a_time(tmp_path, topic_name):
+    """--max-inflight-bytes 0 turns pipelining off; the same guarantees hold. A negative
+    value is refused at start-up with a clear message."""
+    b = Broker(tmp_path, "no-pipeline", extra_args=("--max-inflight-bytes", "0")).start()
+    try:
+        check_pipelined_order(b, topic_name())
+    finally:
+        b.stop()
+    bad = subprocess.run([os.environ["HAKO_BIN"], "broker", "--max-inflight-bytes", "-1"],
+                         capture_output=True, text=True, timeout=10)
+    assert bad.returncode != 0
+    assert "max-inflight-bytes" in bad.stderr + bad.stdout
+
+
+def check_pipelined_order(broker, topic: str) -> None:
     parts = 3
     G.create_topic(broker.bootstrap, topic, parts)
     conn = K.Conn(broker.bootstrap)
