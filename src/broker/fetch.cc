@@ -8,6 +8,7 @@
 #include "broker/concurrently.h"
 #include "broker/handler_util.h"
 #include "broker/handlers.h"
+#include "protocol/record_batch.h"
 
 namespace hako::broker {
 
@@ -27,15 +28,9 @@ struct wanted {
 // A prefix of `records` (whole batches) of at most `budget` bytes.
 std::size_t whole_batches_within(const std::string& records, std::int64_t budget) {
     std::size_t keep = 0;
-    while (keep + 12 <= records.size()) {
-        auto len = static_cast<std::uint32_t>(
-            static_cast<std::uint8_t>(records[keep + 8]) << 24 |
-            static_cast<std::uint8_t>(records[keep + 9]) << 16 |
-            static_cast<std::uint8_t>(records[keep + 10]) << 8 |
-            static_cast<std::uint8_t>(records[keep + 11]));
-        auto next = keep + 12 + len;
-        if (next > records.size() || static_cast<std::int64_t>(next) > budget) break;
-        keep = next;
+    for (auto b : protocol::split_batches(records, true)) {
+        if (static_cast<std::int64_t>(keep + b.size()) > budget) break;
+        keep += b.size();
     }
     return keep;
 }

@@ -101,10 +101,9 @@ constexpr std::int16_t produce_key = 0;
 
 asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
                                           std::shared_ptr<slot> s) {
-    auto self = s;
     try {
-        auto op = broker_.handle(s->frame, p->conn, [p, self] {
-            self->ordered = true;
+        auto op = broker_.handle(s->frame, p->conn, [p, s] {
+            s->ordered = true;
             p->notify();
         });
         s->response = co_await std::move(op);
