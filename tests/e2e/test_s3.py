@@ -215,3 +215,36 @@ def test_s3_errors_and_stalls_lose_nothing(tmp_path, chaos):
     finally:
         problems = [p for p in (b.stop() for b in brokers) if p]
     assert not problems, problems
+
+
+def test_virtual_hosted_addressing(tmp_path):
+    """path_style=false: the bucket goes in the Host header ("<bucket>.s3.hako.test"), as on
+    AWS; connect_to reaches moto_server without DNS for that name. The objects land in the
+    bucket the host named (listed here path-style), and a consumer reads every record."""
+    from confluent_kafka import Producer
+    endpoint = os.environ["HAKO_E2E_S3_ENDPOINT"]
+    port = endpoint.rsplit(":", 1)[1].rstrip("/")
+    prefix = "vh-" + uuid.uuid4().hex[:8]
+    s3_url(prefix)  # the AWS_* credentials
+    bucket = "hako-e2e-vhost"
+    storage = (f"s3://{bucket}/{prefix}?create_bucket=true&path_style=false"
+               f"&connect_to=127.0.0.1:{port}")
+    saved = os.environ["AWS_ENDPOINT_URL"]
+    os.environ["AWS_ENDPOINT_URL"] = f"http://s3.hako.test:{port}"
+    try:
+        broker = Broker(tmp_path, "vhost", storage=storage, partitions=1).start()
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = saved
+    try:
+        p = Producer(U.confluent_producer_conf(broker.bootstrap, "none"))
+        for i in range(200):
+            p.produce("vhosted", value=b"v%d" % i, partition=0)
+        assert p.flush(30) == 0
+        recs, hw = _read_all(broker.bootstrap, "vhosted", 0)
+        assert hw == 200
+        assert [recs[o] for o in range(200)] == [b"v%d" % i for i in range(200)]
+    finally:
+        assert not broker.stop()
+    listing = urllib.request.urlopen(
+        f"{endpoint.rstrip('/')}/{bucket}?list-type=2&prefix={prefix}/log/", timeout=10).read()
+    assert b".batch</Key>" in listing and b"state.json</Key>" in listing, listing[:500]

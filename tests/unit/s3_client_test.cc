@@ -202,6 +202,56 @@ TEST_F(S3Client, AnUnreachableServerIsAnErrorAfterRetries) {
     EXPECT_EQ(dead.stats().retries, 2u);
 }
 
+// Virtual-hosted addressing (the default for AWS endpoints): the bucket is named by the
+// Host header, not the path. moto_server takes the bucket from a Host like
+// "<bucket>.s3.hako.test"; connect_to sends the connections to it without DNS for that name.
+TEST(S3VirtualHosted, TheHostNamesTheBucket) {
+    std::string why;
+    auto ep = testing::s3_test_endpoint(&why);
+    if (ep.empty()) GTEST_SKIP() << why;
+    auto port = ep.substr(ep.rfind(':') + 1);
+    auto bucket = "vhost-" + std::to_string(::getpid());
+    auto vcfg = config_from_env(bucket);
+    vcfg.host = "s3.hako.test";
+    vcfg.path_style = false;
+    vcfg.connect_to = "127.0.0.1:" + port;
+    asio::io_context io;
+    auto run = [&io](auto f) {
+        auto fut = asio::co_spawn(io, f(), asio::use_future);
+        io.restart();
+        io.run();
+        return fut.get();
+    };
+    client vh(vcfg, io.get_executor());
+    auto r = run([&]() -> awaitable<response> { co_return co_await vh.create_bucket(); });
+    ASSERT_TRUE(r.ok()) << r.status << r.body;
+    r = run([&]() -> awaitable<response> { co_return co_await vh.put("d/a b+c.bin", "virtual"); });
+    ASSERT_EQ(r.status, 200) << r.body;
+    r = run([&]() -> awaitable<response> {
+        co_return co_await vh.put("d/a b+c.bin", "again", put_condition::if_none_match_any);
+    });
+    EXPECT_EQ(r.status, 412);
+    r = run([&]() -> awaitable<response> { co_return co_await vh.get("d/a b+c.bin"); });
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "virtual");
+    auto l = run([&]() -> awaitable<list_result> { co_return co_await vh.list("d/"); });
+    ASSERT_EQ(l.entries.size(), 1u);
+    EXPECT_EQ(l.entries[0].key, "d/a b+c.bin");
+    // The same object through path-style addressing: the server filed it under the bucket
+    // the Host header named.
+    auto pcfg = config_from_env(bucket);
+    client ps(pcfg, io.get_executor());
+    r = run([&]() -> awaitable<response> { co_return co_await ps.get("d/a b+c.bin"); });
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "virtual");
+    // Without connect_to the name must resolve: it does not, and that is an error.
+    vcfg.connect_to.clear();
+    vcfg.max_attempts = 1;
+    client nodns(vcfg, io.get_executor());
+    EXPECT_THROW(run([&]() -> awaitable<response> { co_return co_await nodns.head_bucket(); }),
+                 error);
+}
+
 TEST(S3Config, FromEnvironment) {
     ::setenv("AWS_ACCESS_KEY_ID", "AK", 1);
     ::setenv("AWS_SECRET_ACCESS_KEY", "SK", 1);
@@ -256,9 +306,10 @@ protected:
         if (ep.empty()) GTEST_SKIP() << why;
         dir_ = ::testing::TempDir() + "hako-tls-" + std::to_string(::getpid());
         std::system(("mkdir -p " + dir_).c_str());
-        for (auto [name, cn] : {std::pair{"good", "localhost"}, std::pair{"other", "not-this-host"}}) {
-            auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + std::string(cn) +
-                       " -addext subjectAltName=DNS:" + cn + " -keyout " + dir_ + "/" + name +
+        for (auto [name, cn] : {std::pair{"good", "localhost"}, std::pair{"other", "not-this-host"},
+                                std::pair{"wild", "*.s3.hako.test"}}) {
+            auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=" + std::string(cn) +
+                       "' -addext 'subjectAltName=DNS:" + cn + "' -keyout " + dir_ + "/" + name +
                        ".key -out " + dir_ + "/" + name + ".pem >/dev/null 2>&1";
             ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
         }
@@ -307,6 +358,39 @@ protected:
     std::string dir_, upstream_;
     std::vector<int> pids_;
 };
+
+// Virtual-hosted over TLS, as on AWS: the TLS name is "<bucket>.<endpoint host>", which a
+// wildcard certificate for the endpoint's subdomains covers.
+TEST_F(S3Tls, VirtualHostedNameIsVerifiedAgainstAWildcardCertificate) {
+    int port = proxy("wild");
+    ASSERT_GT(port, 0);
+    auto cfg = config_from_env("tls-vhost");
+    cfg.scheme = "https";
+    cfg.host = "s3.hako.test";
+    cfg.port = static_cast<std::uint16_t>(port);
+    cfg.path_style = false;
+    cfg.connect_to = "127.0.0.1:" + std::to_string(port);
+    cfg.ca_file = dir_ + "/wild.pem";
+    cfg.max_attempts = 1;
+    boost::asio::io_context io;
+    client c(cfg, io.get_executor());
+    auto fut = boost::asio::co_spawn(io, c.create_bucket(), boost::asio::use_future);
+    io.run();
+    auto r = fut.get();
+    EXPECT_TRUE(r.ok()) << r.status << r.body;
+    // The endpoint host itself is not covered by "*.s3.hako.test": path-style is refused.
+    cfg.path_style = true;
+    boost::asio::io_context io2;
+    client p(cfg, io2.get_executor());
+    auto fut2 = boost::asio::co_spawn(io2, p.head_bucket(), boost::asio::use_future);
+    io2.run();
+    try {
+        fut2.get();
+        FAIL() << "expected a certificate error";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+    }
+}
 
 TEST_F(S3Tls, VerifiedCertificateWorks) {
     int port = proxy("good");

@@ -179,3 +179,24 @@ TEST_F(S3Engine, GroupNamesCannotCollideWithOffsetDocuments) {
 
 }  // namespace
 }  // namespace hako::storage::s3
+
+namespace hako::storage::s3 {
+namespace {
+
+TEST(S3Url, ParametersAndTheirErrors) {
+    auto o = parse_url("s3://b/some/prefix/?path_style=false&max_object_bytes=1024&connect_to=10.0.0.7:9000");
+    EXPECT_EQ(o.bucket, "b");
+    EXPECT_EQ(o.prefix, "some/prefix");
+    ASSERT_TRUE(o.path_style.has_value());
+    EXPECT_FALSE(*o.path_style);
+    EXPECT_EQ(o.max_object_bytes, 1024u);
+    EXPECT_EQ(o.connect_to, "10.0.0.7:9000");
+    EXPECT_EQ(parse_url("s3://b?connect_to=[::1]:9000").connect_to, "[::1]:9000");
+    EXPECT_EQ(parse_url("s3://b").prefix, "");
+    for (auto bad : {"s3://b?connect_to=host", "s3://b?connect_to=host:", "s3://b?connect_to=:80",
+                     "s3://b?connect_to=host:8x", "s3://b?nope=1", "s3:///prefix", "http://b"})
+        EXPECT_THROW(parse_url(bad), std::invalid_argument) << bad;
+}
+
+}  // namespace
+}  // namespace hako::storage::s3

@@ -193,10 +193,20 @@ struct client::impl {
         return cfg.path_style ? cfg.host : cfg.bucket + "." + cfg.host;
     }
 
+    // Where connections go: the request's host, or cfg.connect_to ("host:port", "[v6]:port").
+    std::pair<std::string, std::string> connect_address(const std::string& host) const {
+        if (cfg.connect_to.empty()) return {host, std::to_string(cfg.port)};
+        auto colon = cfg.connect_to.rfind(':');
+        auto h = cfg.connect_to.substr(0, colon);
+        if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+        return {h, cfg.connect_to.substr(colon + 1)};
+    }
+
     awaitable<std::unique_ptr<connection>> connect() {
         tcp::resolver resolver(ex);
         auto host = connect_host();
-        auto op = resolver.async_resolve(host, std::to_string(cfg.port), asio::use_awaitable);
+        auto [to_host, to_port] = connect_address(host);
+        auto op = resolver.async_resolve(to_host, to_port, asio::use_awaitable);
         auto results = co_await std::move(op);
         beast::tcp_stream s(ex);
         s.expires_after(cfg.request_timeout);

@@ -40,6 +40,10 @@ struct config {
     std::string region = "us-east-1";
     std::string bucket;
     bool path_style = true;  // false: virtual-hosted (bucket.host)
+    // "host:port" to open connections to instead of the address DNS gives for the request's
+    // host (like curl's --connect-to); the Host header, signature and TLS name stay the
+    // endpoint's. For private endpoints whose bucket names DNS does not know, and tests.
+    std::string connect_to;
     bool allow_http = false;
     bool verify_tls = true;
     std::string ca_file;  // empty: system default store

@@ -128,11 +128,18 @@ url_options parse_url(std::string_view url) {
                 std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
         else if (k == "cache_bytes")
             o.cache_bytes = static_cast<std::size_t>(parse_int(v, k));
-        else
+        else if (k == "connect_to") {
+            auto colon = v.rfind(':');
+            if (colon == std::string_view::npos || colon == 0 || colon + 1 == v.size() ||
+                v.find_first_not_of("0123456789", colon + 1) != std::string_view::npos)
+                throw std::invalid_argument("s3 URL: connect_to must be host:port, not '" +
+                                            std::string(v) + "'");
+            o.connect_to = std::string(v);
+        } else
             throw std::invalid_argument(
                 "s3 URL: unknown parameter '" + std::string(k) +
                 "' (known: path_style, linger_ms, max_object_bytes, poll_ms, index_roll, "
-                "create_bucket, request_timeout_ms, cache_bytes)");
+                "create_bucket, request_timeout_ms, cache_bytes, connect_to)");
     }
     return o;
 }
@@ -142,6 +149,7 @@ std::unique_ptr<engine> make_s3_engine(std::string_view url, boost::asio::any_io
     auto cfg = config_from_env(opts.bucket);
     if (opts.path_style) cfg.path_style = *opts.path_style;
     cfg.request_timeout = opts.request_timeout;
+    cfg.connect_to = opts.connect_to;
     return std::make_unique<s3_engine>(std::move(opts), std::move(cfg), std::move(ex));
 }
 

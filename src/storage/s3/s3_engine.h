@@ -27,6 +27,7 @@ struct url_options {
     bool create_bucket = false;
     std::chrono::milliseconds request_timeout{10000};
     std::size_t cache_bytes = 64u << 20;
+    std::string connect_to;  // "host:port" instead of DNS (client config::connect_to)
 };
 
 // s3://bucket/[prefix][?param=value&...]; throws std::invalid_argument.
