@@ -42,7 +42,7 @@ error_code check_timestamps(const storage::config_map& cfg, std::string_view bat
 awaitable<partition_outcome> produce_partition(request_context& ctx, const std::string& topic,
                                                const storage::topic_info& info,
                                                std::int32_t partition,
-                                               const std::optional<std::string>& records) {
+                                               std::optional<std::string>& records) {
     partition_outcome out;
     if (partition < 0 || partition >= info.partitions) {
         out.error = error_code::unknown_topic_or_partition;
@@ -86,7 +86,7 @@ awaitable<partition_outcome> produce_partition(request_context& ctx, const std::
         storage::append_request req;
         req.topic = topic;
         req.partition = partition;
-        req.batch = *records;
+        req.batch = std::move(*records);  // the request is ours: no copy of the batch
         // the leader epoch is the broker's to set (it is outside the CRC); ours is constant
         protocol::set_partition_leader_epoch(req.batch, 0);
         if (log_append) {
@@ -130,7 +130,7 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
     std::vector<awaitable<partition_outcome>> appends;
     std::vector<std::pair<std::size_t, std::size_t>> waiting;  // (topic, partition) answers
     for (std::size_t t = 0; t < req.topic_data.size(); ++t) {
-        const auto& td = req.topic_data[t];
+        auto& td = req.topic_data[t];
         auto& tr = resp.responses.emplace_back();
         tr.name = td.name;
         std::optional<error_code> lookup_failed;
@@ -141,7 +141,7 @@ awaitable<std::optional<std::string>> handle_produce(request_context& ctx, proto
                 lookup_failed = storage_failure(e);
             }
         }
-        for (const auto& pd : td.partition_data) {
+        for (auto& pd : td.partition_data) {
             auto& pr = tr.partition_responses.emplace_back();
             pr.index = pd.index;
             pr.base_offset = -1;
