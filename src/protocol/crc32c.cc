@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <nmmintrin.h>
@@ -54,10 +55,10 @@ std::uint32_t portable_raw(const unsigned char* p, std::size_t n, std::uint32_t 
 }
 
 #ifdef HAKO_CRC32C_X86
-// The target attribute lets this one function use SSE4.2 while the rest of the binary
+// The target attribute lets these functions use SSE4.2 while the rest of the binary
 // stays baseline x86-64, so it still runs on CPUs without the instruction.
-__attribute__((target("sse4.2"))) std::uint32_t hardware_raw(const unsigned char* p, std::size_t n,
-                                                             std::uint32_t c) {
+__attribute__((target("sse4.2"))) std::uint32_t hardware_serial(const unsigned char* p,
+                                                                std::size_t n, std::uint32_t c) {
 #if defined(__x86_64__)
     std::uint64_t c64 = c;
     while (n >= 8) {
@@ -78,6 +79,68 @@ __attribute__((target("sse4.2"))) std::uint32_t hardware_raw(const unsigned char
     }
     while (n--) c = _mm_crc32_u8(c, *p++);
     return c;
+}
+
+#if defined(__x86_64__)
+// One crc32 instruction waits for the previous one (3 cycles) but the CPU can start one
+// per cycle, so long inputs run as three independent lanes of `lane` bytes each, joined
+// by the linear "append `lane` zero bytes" operator: crc(A B) = shift(crc(A)) ^ crc0(B).
+// shift_table[k][b] is that operator applied to byte b at byte position k of the register.
+struct lane_shift {
+    std::size_t lane;
+    std::array<std::array<std::uint32_t, 256>, 4> table;
+    explicit lane_shift(std::size_t len) : lane(len) {
+        // The operator's columns: where each single register bit goes after len zero bytes.
+        std::array<std::uint32_t, 32> col{};
+        std::string zeros(len, '\0');
+        for (int i = 0; i < 32; ++i)
+            col[i] = hardware_serial(reinterpret_cast<const unsigned char*>(zeros.data()), len,
+                                     1u << i);
+        for (int k = 0; k < 4; ++k)
+            for (std::uint32_t b = 0; b < 256; ++b) {
+                std::uint32_t v = 0;
+                for (int i = 0; i < 8; ++i)
+                    if (b & (1u << i)) v ^= col[8 * k + i];
+                table[k][b] = v;
+            }
+    }
+    std::uint32_t shift(std::uint32_t c) const {
+        return table[0][c & 0xff] ^ table[1][(c >> 8) & 0xff] ^ table[2][(c >> 16) & 0xff] ^
+               table[3][c >> 24];
+    }
+};
+
+__attribute__((target("sse4.2"))) std::uint32_t three_lanes(const unsigned char*& p,
+                                                            std::size_t& n, std::uint32_t c,
+                                                            const lane_shift& s) {
+    const std::size_t lane = s.lane;
+    while (n >= 3 * lane) {
+        std::uint64_t a = c, b = 0, d = 0;
+        for (std::size_t i = 0; i < lane; i += 8) {
+            std::uint64_t va, vb, vd;
+            std::memcpy(&va, p + i, 8);
+            std::memcpy(&vb, p + lane + i, 8);
+            std::memcpy(&vd, p + 2 * lane + i, 8);
+            a = _mm_crc32_u64(a, va);
+            b = _mm_crc32_u64(b, vb);
+            d = _mm_crc32_u64(d, vd);
+        }
+        c = s.shift(s.shift(static_cast<std::uint32_t>(a)) ^ static_cast<std::uint32_t>(b)) ^
+            static_cast<std::uint32_t>(d);
+        p += 3 * lane;
+        n -= 3 * lane;
+    }
+    return c;
+}
+#endif
+
+std::uint32_t hardware_raw(const unsigned char* p, std::size_t n, std::uint32_t c) {
+#if defined(__x86_64__)
+    static const lane_shift long_lanes(8192), short_lanes(256);  // lanes: multiples of 8
+    c = three_lanes(p, n, c, long_lanes);
+    c = three_lanes(p, n, c, short_lanes);
+#endif
+    return hardware_serial(p, n, c);
 }
 #endif
 

@@ -85,6 +85,16 @@ TEST(Crc32c, HardwareMatchesPortable) {
             << "off=" << off << " len=" << len;
     }
     EXPECT_EQ(detail::crc32c_hardware("123456789", 9, 0), 0xE3069283u);
+    // Long inputs run as interleaved lanes (8 KiB and 256 B): around every lane boundary.
+    auto big = random_bytes(3 << 20, 7);
+    for (std::size_t len : {767u, 768u, 769u, 24575u, 24576u, 24577u, 24576u + 768u + 5u,
+                            1000000u, 3u << 20})
+        for (std::size_t off : {0u, 3u}) {
+            if (off + len > big.size()) continue;
+            ASSERT_EQ(detail::crc32c_hardware(big.data() + off, len, 0x1234u),
+                      detail::crc32c_portable(big.data() + off, len, 0x1234u))
+                << "off=" << off << " len=" << len;
+        }
 }
 
 }  // namespace
