@@ -171,6 +171,21 @@ TEST_F(S3Client, StreamingPutFromPartsAndGetInChunks) {
     EXPECT_NE(r.body.find("NoSuchKey"), std::string::npos) << r.body;
 }
 
+TEST_F(S3Client, UnsignedPayloadWithChecksumStoresTheSameBytes) {
+    auto cfg = config_from_env(bucket_);
+    cfg.sign_payload = false;
+    client c(cfg, io_.get_executor());
+    std::string big(300000, 'x');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+    std::vector<std::string_view> parts{std::string_view(big).substr(0, 1000),
+                                        std::string_view(big).substr(1000)};
+    auto r = run([&]() -> awaitable<response> { co_return co_await c.put_parts("unsigned", parts); });
+    ASSERT_EQ(r.status, 200) << r.body;
+    r = run([&]() -> awaitable<response> { co_return co_await c.get("unsigned"); });
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == big);
+}
+
 TEST_F(S3Client, ManyRequestsInFlightShareABoundedPool) {
     int ok = 0;
     for (int i = 0; i < 50; ++i)
@@ -266,6 +281,7 @@ TEST(S3Config, FromEnvironment) {
     EXPECT_EQ(c.scheme, "https");
     EXPECT_EQ(c.port, 443);
     EXPECT_FALSE(c.path_style);
+    EXPECT_FALSE(c.sign_payload);  // https: CRC32C instead of a signed SHA-256
     EXPECT_EQ(c.creds.session_token, "TOK");
     ::setenv("AWS_ENDPOINT", "http://minio.local:9000/", 1);
     ::unsetenv("AWS_ALLOW_HTTP");
@@ -275,10 +291,12 @@ TEST(S3Config, FromEnvironment) {
     EXPECT_EQ(c.host, "minio.local");
     EXPECT_EQ(c.port, 9000);
     EXPECT_TRUE(c.path_style);
+    EXPECT_TRUE(c.sign_payload);  // plain http: the signature covers the body
     ::setenv("AWS_ENDPOINT_URL", "https://r2.example.com", 1);
     c = config_from_env("b");
     EXPECT_EQ(c.port, 443);
     EXPECT_EQ(c.scheme, "https");
+    EXPECT_FALSE(c.sign_payload);
     ::unsetenv("AWS_SECRET_ACCESS_KEY");
     EXPECT_THROW(config_from_env("b"), std::invalid_argument);
     ::unsetenv("AWS_ENDPOINT");

@@ -1,12 +1,14 @@
-// s3::client::get_stream against a scripted HTTP server that cuts the first answer off
-// midway: the client resumes with a Range request for the rest, pinned to the first
-// answer's ETag with If-Match, and the sink sees every byte once. moto_server never cuts
-// a body, so this server is ours: a thread with blocking sockets, one script per test.
+// s3::client against a scripted HTTP server, for what moto_server cannot show:
+// get_stream when the first answer is cut off midway (the client resumes with a Range
+// request for the rest, pinned to the first answer's ETag with If-Match, and the sink sees
+// every byte once), and the exact headers of a PUT whose payload is not signed. The server
+// is ours: a thread with blocking sockets, one script per test.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_future.hpp>
@@ -46,7 +48,14 @@ public:
                 asio::streambuf buf;
                 asio::read_until(s, buf, "\r\n\r\n");
                 std::string head(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
-                requests_.push_back(head.substr(0, head.find("\r\n\r\n")));
+                auto end = head.find("\r\n\r\n") + 4;
+                auto cl = lower(head).find("content-length: ");
+                std::size_t body = cl < end ? std::stoul(head.substr(cl + 16)) : 0;
+                if (head.size() - end < body) {  // read the whole body before answering
+                    boost::system::error_code ec;
+                    asio::read(s, buf, asio::transfer_exactly(body - (head.size() - end)), ec);
+                }
+                requests_.push_back(head.substr(0, end - 4));
                 asio::write(s, asio::buffer(answer));
                 boost::system::error_code ec;
                 s.shutdown(tcp::socket::shutdown_both, ec);
@@ -149,6 +158,42 @@ TEST(S3Stream, AnObjectChangedMidTransferEndsWith412) {
     server.join();
     EXPECT_EQ(r.status, 412) << "the caller must learn that the pieces do not fit together";
     EXPECT_EQ(got.size(), 5000u);
+}
+
+TEST(S3Payload, UnsignedPayloadCarriesTheBodysCrc32cAndSignedTheSha256) {
+    const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: \"e\"\r\n\r\n";
+    scripted_server server({ok, ok, ok});
+    asio::io_context io;
+    auto cfg = local(server.port());
+    cfg.sign_payload = false;
+    client unsigned_client(cfg, io.get_executor());
+    cfg.sign_payload = true;
+    client signed_client(cfg, io.get_executor());
+    auto puts = [&]() -> awaitable<void> {
+        auto a = unsigned_client.put("k", "123456789");
+        co_await std::move(a);
+        auto b = unsigned_client.put_parts("k", {"1234", "56789"});
+        co_await std::move(b);
+        auto c = signed_client.put("k", "123456789");
+        co_await std::move(c);
+    };
+    auto fut = asio::co_spawn(io, puts(), asio::use_future);
+    io.run();
+    fut.get();
+    server.join();
+    ASSERT_EQ(server.requests().size(), 3u);
+    for (int i : {0, 1}) {
+        const auto& head = server.requests()[i];
+        EXPECT_TRUE(has_header(head, "x-amz-content-sha256: UNSIGNED-PAYLOAD")) << head;
+        // CRC32C("123456789") = 0xE3069283, big-endian, base64
+        EXPECT_TRUE(has_header(head, "x-amz-checksum-crc32c: 4waSgw==")) << head;
+        EXPECT_TRUE(has_header(head, "x-amz-checksum-crc32c;")) << "signed header: " << head;
+    }
+    const auto& head = server.requests()[2];
+    EXPECT_TRUE(has_header(head, "x-amz-content-sha256: "
+                                 "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"))
+        << head;
+    EXPECT_FALSE(has_header(head, "x-amz-checksum-crc32c")) << head;
 }
 
 }  // namespace

@@ -44,6 +44,10 @@ struct config {
     // host (like curl's --connect-to); the Host header, signature and TLS name stay the
     // endpoint's. For private endpoints whose bucket names DNS does not know, and tests.
     std::string connect_to;
+    // Sign request bodies' SHA-256 (x-amz-content-sha256). Off: UNSIGNED-PAYLOAD plus the
+    // body's CRC32C (x-amz-checksum-crc32c), as AWS SDKs do over HTTPS; config_from_env
+    // turns it off for https endpoints, where TLS protects the body.
+    bool sign_payload = true;
     bool allow_http = false;
     bool verify_tls = true;
     std::string ca_file;  // empty: system default store

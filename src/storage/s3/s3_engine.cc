@@ -128,6 +128,8 @@ url_options parse_url(std::string_view url) {
                 std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
         else if (k == "cache_bytes")
             o.cache_bytes = static_cast<std::size_t>(parse_int(v, k));
+        else if (k == "sign_payload")
+            o.sign_payload = parse_bool(v, k);
         else if (k == "connect_to") {
             auto colon = v.rfind(':');
             if (colon == std::string_view::npos || colon == 0 || colon + 1 == v.size() ||
@@ -139,7 +141,7 @@ url_options parse_url(std::string_view url) {
             throw std::invalid_argument(
                 "s3 URL: unknown parameter '" + std::string(k) +
                 "' (known: path_style, linger_ms, max_object_bytes, poll_ms, index_roll, "
-                "create_bucket, request_timeout_ms, cache_bytes, connect_to)");
+                "create_bucket, request_timeout_ms, cache_bytes, connect_to, sign_payload)");
     }
     return o;
 }
@@ -150,6 +152,7 @@ std::unique_ptr<engine> make_s3_engine(std::string_view url, boost::asio::any_io
     if (opts.path_style) cfg.path_style = *opts.path_style;
     cfg.request_timeout = opts.request_timeout;
     cfg.connect_to = opts.connect_to;
+    if (opts.sign_payload) cfg.sign_payload = *opts.sign_payload;
     return std::make_unique<s3_engine>(std::move(opts), std::move(cfg), std::move(ex));
 }
 

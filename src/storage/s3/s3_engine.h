@@ -9,6 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "protocol/record_batch.h"
 #include "storage/append_queue.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_layout.h"
@@ -28,10 +29,40 @@ struct url_options {
     std::chrono::milliseconds request_timeout{10000};
     std::size_t cache_bytes = 64u << 20;
     std::string connect_to;  // "host:port" instead of DNS (client config::connect_to)
+    std::optional<bool> sign_payload;  // client config::sign_payload (default: not on https)
 };
 
 // s3://bucket/[prefix][?param=value&...]; throws std::invalid_argument.
 url_options parse_url(std::string_view url);
+
+// f(header, batch bytes) for each record batch of an object's bytes; throws
+// std::runtime_error on a truncated batch.
+template <class F>
+void for_each_batch(std::string_view body, F f) {
+    std::size_t pos = 0;
+    while (pos + protocol::batch_header_size <= body.size()) {
+        auto h = protocol::read_batch_header(body.substr(pos));
+        auto n = h.total_size();
+        if (n == 0 || pos + n > body.size()) throw std::runtime_error("s3: truncated batch object");
+        f(h, body.substr(pos, n));
+        pos += n;
+    }
+}
+
+// An object's bytes: the batches it was written from (a writer caches them so, with no
+// copy into one string) or the one string read back from S3. No batch spans two pieces.
+struct object_body {
+    std::vector<std::string> pieces;
+    std::size_t size() const {
+        std::size_t n = 0;
+        for (const auto& p : pieces) n += p.size();
+        return n;
+    }
+    template <class F>
+    void for_each_batch(F f) const {
+        for (const auto& p : pieces) s3::for_each_batch(p, f);
+    }
+};
 
 class s3_engine final : public engine {
 public:
@@ -126,10 +157,10 @@ private:
     awaitable<std::vector<object_entry>> segment_entries(const topic_info& t,
                                                          std::int32_t partition,
                                                          const segment_ref& seg);
-    awaitable<std::shared_ptr<const std::string>> read_object(const topic_info& t,
+    awaitable<std::shared_ptr<const object_body>> read_object(const topic_info& t,
                                                               std::int32_t partition,
                                                               const object_entry& e);
-    void cache_object(const std::string& key, std::shared_ptr<const std::string> body);
+    void cache_object(const std::string& key, std::shared_ptr<const object_body> body);
     // Resolves the topic (resolve_recent), then writes the group.
     awaitable<void> flush(const std::string& topic, std::int32_t partition,
                           append_group& group);
@@ -150,7 +181,7 @@ private:
     append_queues appends_;
     std::map<std::string, std::vector<object_entry>> segments_;  // immutable: cached forever
     // Recently read or written objects (immutable), least recently used first.
-    std::list<std::pair<std::string, std::shared_ptr<const std::string>>> lru_;
+    std::list<std::pair<std::string, std::shared_ptr<const object_body>>> lru_;
     std::unordered_map<std::string, decltype(lru_)::iterator> lru_index_;
     std::size_t lru_bytes_ = 0;
     std::int64_t pid_next_ = 0, pid_end_ = 0;

@@ -18,19 +18,6 @@ namespace {
 
 constexpr std::size_t max_uncompressed = 256u << 20;
 
-// Walks the batches of an object body.
-template <class F>
-void for_each_batch(std::string_view body, F f) {
-    std::size_t pos = 0;
-    while (pos + protocol::batch_header_size <= body.size()) {
-        auto h = protocol::read_batch_header(body.substr(pos));
-        auto n = h.total_size();
-        if (n == 0 || pos + n > body.size()) throw std::runtime_error("s3: truncated batch object");
-        f(h, body.substr(pos, n));
-        pos += n;
-    }
-}
-
 // Folds an object found in storage into a watermark (the "help" path): its offsets, and
 // the sequences of the idempotent producers whose batches it holds.
 void fold_object(partition_state& st, const std::string& name, std::string_view body) {
@@ -167,7 +154,7 @@ awaitable<std::vector<object_entry>> s3_engine::all_entries(const topic_info& t,
     co_return out;
 }
 
-void s3_engine::cache_object(const std::string& k, std::shared_ptr<const std::string> body) {
+void s3_engine::cache_object(const std::string& k, std::shared_ptr<const object_body> body) {
     if (body->size() > opts_.cache_bytes / 4) return;
     if (lru_index_.count(k)) return;
     lru_.emplace_back(k, body);
@@ -180,7 +167,7 @@ void s3_engine::cache_object(const std::string& k, std::shared_ptr<const std::st
     }
 }
 
-awaitable<std::shared_ptr<const std::string>> s3_engine::read_object(const topic_info& t,
+awaitable<std::shared_ptr<const object_body>> s3_engine::read_object(const topic_info& t,
                                                                      std::int32_t partition,
                                                                      const object_entry& e) {
     auto k = part_prefix(t, partition) + e.name;
@@ -192,7 +179,7 @@ awaitable<std::shared_ptr<const std::string>> s3_engine::read_object(const topic
     auto r = co_await std::move(op);
     if (r.status == 404) co_return nullptr;  // deleted by retention meanwhile
     if (!r.ok()) throw std::runtime_error("s3: GET object answered HTTP " + std::to_string(r.status));
-    auto body = std::make_shared<const std::string>(std::move(r.body));
+    auto body = std::make_shared<const object_body>(object_body{{std::move(r.body)}});
     cache_object(k, body);
     co_return body;
 }
@@ -308,7 +295,6 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             }
             continue;
         }
-        cache_object(prefix + name, std::make_shared<const std::string>(concat()));
         // Our object is committed at `base`: record it in the watermark (or see that a
         // helper already did).
         object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body_size), name};
@@ -351,7 +337,14 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             co_await std::move(dop);
             continue;
         }
-        for (auto& [p, off] : placed) p->result = {error_code::none, off, cur.st.log_start};
+        // Cached for fetches on this broker as the batches themselves (the requests are
+        // done with them): no copy into one string.
+        object_body cached;
+        for (auto& [p, off] : placed) {
+            p->result = {error_code::none, off, cur.st.log_start};
+            cached.pieces.push_back(std::move(p->req.batch));
+        }
+        cache_object(prefix + name, std::make_shared<const object_body>(std::move(cached)));
         co_return;
     }
     throw std::runtime_error("s3: could not append after 1000 rounds of contention");
@@ -402,9 +395,9 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
         }
         bool gone = false;
         const auto limit = static_cast<std::size_t>(std::max(max_bytes, 0));
-        auto add_from = [&](const object_entry& e, const std::string& body) {
+        auto add_from = [&](const object_body& body) {
             bool full = false;
-            for_each_batch(body, [&](const protocol::batch_header& h, std::string_view b) {
+            body.for_each_batch([&](const protocol::batch_header& h, std::string_view b) {
                 if (full || h.last_offset() < offset || h.last_offset() < st.log_start) return;
                 if (!out.records.empty() && out.records.size() + b.size() > limit) {
                     full = true;
@@ -430,7 +423,7 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
                 gone = true;
                 break;
             }
-            if (!add_from(e, *body)) break;
+            if (!add_from(*body)) break;
             if (!out.records.empty() && out.records.size() >= limit) break;
         }
         if (!gone) co_return out;
@@ -464,7 +457,7 @@ awaitable<timestamp_lookup> s3_engine::offset_for_timestamp(std::string_view top
         auto body = co_await std::move(bop);
         if (!body) continue;
         std::optional<timestamp_lookup> hit;
-        for_each_batch(*body, [&](const protocol::batch_header& h, std::string_view b) {
+        body->for_each_batch([&](const protocol::batch_header& h, std::string_view b) {
             if (hit || h.is_control() || h.max_timestamp < ts || h.last_offset() < st.log_start)
                 return;
             for (const auto& r : protocol::decode_records(b, max_uncompressed)) {
@@ -498,7 +491,7 @@ awaitable<timestamp_lookup> s3_engine::max_timestamp(std::string_view topic,
         auto bop = read_object(*t, partition, e);
         auto body = co_await std::move(bop);
         if (!body) continue;
-        for_each_batch(*body, [&](const protocol::batch_header& h, std::string_view b) {
+        body->for_each_batch([&](const protocol::batch_header& h, std::string_view b) {
             if (h.is_control() || h.last_offset() < st.log_start) return;
             auto [off, ts] = batches::max_timestamp_record(b);
             if (best.offset < 0 || ts > best.timestamp) best = {error_code::none, off, ts};

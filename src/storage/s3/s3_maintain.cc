@@ -103,7 +103,7 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
         bool changed = next.log_start != c.st.log_start;
         if (pol.compact) {
             // Everything live is read: the newest offset of each key decides.
-            std::vector<std::pair<object_entry, std::shared_ptr<const std::string>>> live;
+            std::vector<std::pair<object_entry, std::shared_ptr<const object_body>>> live;
             std::unordered_map<std::string, std::int64_t> newest;
             for (const auto& e : entries) {
                 if (e.last < next.log_start) continue;
@@ -113,15 +113,11 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
                     live.clear();
                     break;
                 }
-                std::size_t pos = 0;
-                while (pos < body->size()) {
-                    auto h = protocol::read_batch_header(std::string_view(*body).substr(pos));
+                body->for_each_batch([&](const protocol::batch_header& h, std::string_view b) {
                     if (!h.is_control())
-                        for (const auto& r : protocol::decode_records(
-                                 std::string_view(*body).substr(pos, h.total_size()), max_uncompressed))
+                        for (const auto& r : protocol::decode_records(b, max_uncompressed))
                             if (r.key) newest[*r.key] = h.base_offset + r.offset_delta;
-                    pos += h.total_size();
-                }
+                });
                 live.emplace_back(e, body);
             }
             auto lag_cutoff = pol.now_ms - pol.min_compaction_lag_ms;
@@ -130,14 +126,10 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
             for (auto& [e, body] : live) {
                 std::string out;
                 bool any_change = false;
-                std::size_t pos = 0;
-                while (pos < body->size()) {
-                    auto h = protocol::read_batch_header(std::string_view(*body).substr(pos));
-                    auto b = std::string_view(*body).substr(pos, h.total_size());
-                    pos += h.total_size();
+                body->for_each_batch([&](const protocol::batch_header& h, std::string_view b) {
                     if (h.is_control()) {
                         out.append(b);
-                        continue;
+                        return;
                     }
                     auto kept = batches::filter_batch(
                         b, [&](std::int64_t off, std::int64_t ts, const protocol::record& r) {
@@ -147,7 +139,7 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
                         });
                     if (kept.changed || !kept.bytes) any_change = true;
                     if (kept.bytes) out += *kept.bytes;
-                }
+                });
                 if (!any_change) continue;
                 if (out.empty()) {
                     replaced[e.name] = std::nullopt;
@@ -161,7 +153,8 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
                 auto pr = co_await std::move(pop);
                 if (!pr.ok()) throw std::runtime_error("s3: PUT compacted object answered HTTP " +
                                                        std::to_string(pr.status));
-                cache_object(prefix + ne.name, std::make_shared<const std::string>(std::move(out)));
+                cache_object(prefix + ne.name,
+                             std::make_shared<const object_body>(object_body{{std::move(out)}}));
                 replaced[e.name] = ne;
             }
             if (!replaced.empty()) {
