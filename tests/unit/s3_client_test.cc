@@ -8,6 +8,7 @@
 #include <boost/asio/use_future.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <future>
 #include <unistd.h>
 
 #include "s3_test_server.h"
@@ -376,6 +377,44 @@ protected:
     std::string dir_, upstream_;
     std::vector<int> pids_;
 };
+
+// Keep-alive: the TLS proxy keeps connections open (moto_server itself closes each one), so
+// sequential requests share one connection and one handshake, and concurrent ones never
+// open more than max_connections.
+TEST_F(S3Tls, ConnectionsAreKeptAliveAndPooled) {
+    int port = proxy("good");
+    ASSERT_GT(port, 0);
+    auto cfg = config_from_env("tls-keepalive");
+    cfg.scheme = "https";
+    cfg.host = "localhost";
+    cfg.port = static_cast<std::uint16_t>(port);
+    cfg.ca_file = dir_ + "/good.pem";
+    cfg.max_connections = 3;
+    boost::asio::io_context io;
+    client c(cfg, io.get_executor());
+    auto sequential = [&]() -> awaitable<void> {
+        auto mk = c.create_bucket();
+        co_await std::move(mk);
+        for (int i = 0; i < 20; ++i) {
+            auto op = c.put("k" + std::to_string(i), "v");
+            auto r = co_await std::move(op);
+            EXPECT_EQ(r.status, 200);
+        }
+    };
+    auto f1 = boost::asio::co_spawn(io, sequential(), boost::asio::use_future);
+    io.run();
+    f1.get();
+    EXPECT_EQ(c.stats().requests, 21u);
+    EXPECT_EQ(c.stats().connections, 1u);
+    io.restart();
+    std::vector<std::future<response>> many;
+    for (int i = 0; i < 12; ++i)
+        many.push_back(boost::asio::co_spawn(io, c.get("k" + std::to_string(i)), boost::asio::use_future));
+    io.run();
+    for (auto& f : many) EXPECT_EQ(f.get().status, 200);
+    EXPECT_LE(c.stats().connections, 3u);
+    EXPECT_GE(c.stats().connections, 2u) << "concurrent requests use more than one connection";
+}
 
 // Virtual-hosted over TLS, as on AWS: the TLS name is "<bucket>.<endpoint host>", which a
 // wildcard certificate for the endpoint's subdomains covers.

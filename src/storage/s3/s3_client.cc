@@ -242,6 +242,7 @@ struct client::impl {
                 try {
                     auto op = connect();
                     auto c = co_await std::move(op);
+                    ++stats.connections;
                     co_return std::pair{std::move(c), false};
                 } catch (...) {
                     --open;

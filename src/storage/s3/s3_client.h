@@ -134,6 +134,7 @@ public:
 
     struct counters {
         std::uint64_t requests = 0, retries = 0, bytes_sent = 0, bytes_received = 0;
+        std::uint64_t connections = 0;  // opened (TLS handshakes included): reuse keeps it low
     };
     const counters& stats() const;
 
