@@ -361,12 +361,18 @@ protected:
         }
         return 0;
     }
-    response get_via(int port, const std::string& ca_file) {
-        auto cfg = config_from_env("tls-bucket");
+    // A client config for the proxy on `port` under the name `host`, trusting `ca_file`.
+    static config tls_config(const std::string& bucket, const std::string& host, int port,
+                             const std::string& ca_file) {
+        auto cfg = config_from_env(bucket);
         cfg.scheme = "https";
-        cfg.host = "localhost";
+        cfg.host = host;
         cfg.port = static_cast<std::uint16_t>(port);
         cfg.ca_file = ca_file;
+        return cfg;
+    }
+    response get_via(int port, const std::string& ca_file) {
+        auto cfg = tls_config("tls-bucket", "localhost", port, ca_file);
         cfg.max_attempts = 1;
         boost::asio::io_context io;
         client c(cfg, io.get_executor());
@@ -384,11 +390,7 @@ protected:
 TEST_F(S3Tls, ConnectionsAreKeptAliveAndPooled) {
     int port = proxy("good");
     ASSERT_GT(port, 0);
-    auto cfg = config_from_env("tls-keepalive");
-    cfg.scheme = "https";
-    cfg.host = "localhost";
-    cfg.port = static_cast<std::uint16_t>(port);
-    cfg.ca_file = dir_ + "/good.pem";
+    auto cfg = tls_config("tls-keepalive", "localhost", port, dir_ + "/good.pem");
     cfg.max_connections = 3;
     boost::asio::io_context io;
     client c(cfg, io.get_executor());
@@ -421,13 +423,9 @@ TEST_F(S3Tls, ConnectionsAreKeptAliveAndPooled) {
 TEST_F(S3Tls, VirtualHostedNameIsVerifiedAgainstAWildcardCertificate) {
     int port = proxy("wild");
     ASSERT_GT(port, 0);
-    auto cfg = config_from_env("tls-vhost");
-    cfg.scheme = "https";
-    cfg.host = "s3.hako.test";
-    cfg.port = static_cast<std::uint16_t>(port);
+    auto cfg = tls_config("tls-vhost", "s3.hako.test", port, dir_ + "/wild.pem");
     cfg.path_style = false;
     cfg.connect_to = "127.0.0.1:" + std::to_string(port);
-    cfg.ca_file = dir_ + "/wild.pem";
     cfg.max_attempts = 1;
     boost::asio::io_context io;
     client c(cfg, io.get_executor());
