@@ -66,21 +66,30 @@ D.run(async () => {
     await inflight
   }
   const timer = setInterval(flush, 200)
+  // SIGTERM: commit what was logged, then close the stream. (The last commit used to follow
+  // stream.close(), which stops tracking the topic and so can send the consumer back into
+  // a rebalance; once in CI that commit was lost and a partition's final position stayed
+  // uncommitted.) Nothing is logged once stopping is set, so everything logged is in
+  // `pending` for that commit.
   let stopping = false
-  const stopped = stopSignal().then(() => { stopping = true; stream.close() })
+  const stopped = stopSignal().then(async () => {
+    stopping = true
+    await flush()
+    stream.close()
+  })
   for await (const m of stream) {
     // The stream still hands out what it fetched before a rebalance took the partition
     // away; its new owner reads that from the committed offset.
     if (!owned.includes(m.partition)) continue
     if (delayMs) await sleep(delayMs)
+    if (stopping) break
     log({ ev: 'recs', p: m.partition, o: [Number(m.offset)] })
     pending.set(m.partition, { offset: m.offset + 1n, leaderEpoch: m.leaderEpoch ?? -1 })
     if (++sinceFlush >= 500) await flush()
-    if (stopping) break
   }
   clearInterval(timer)
-  await flush()
   await stopped
+  await flush()
   await consumer.close(true)
   log({ ev: 'closed' })
 }, 600_000)
