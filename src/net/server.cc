@@ -205,7 +205,8 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
             auto s = std::make_shared<slot>();
             if (size > initial_buffer) {
                 // A large request (a producer's batches) is read straight into its frame:
-                // one copy less of every produced byte.
+                // one copy less of every produced byte, and the read buffer never grows
+                // past initial_buffer + 4.
                 const std::size_t have = std::min<std::size_t>(end - begin - 4, size);
                 s->frame.allocate(size);
                 std::memcpy(s->frame.data(), buf.data() + begin + 4, have);
@@ -231,11 +232,6 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
                 std::memcpy(s->frame.data(), buf.data() + begin + 4, size);
                 begin += size + 4u;
                 if (begin == end) begin = end = 0;
-            }
-            if (buf.size() > 4 * initial_buffer && end - begin <= initial_buffer) {
-                compact();  // do not keep a large request's buffer for an idle connection
-                buf.resize(initial_buffer);
-                buf.shrink_to_fit();
             }
             const bool produce =
                 (static_cast<std::uint8_t>(s->frame.data()[0]) << 8 |
