@@ -63,26 +63,8 @@ asio::awaitable<void> server::accept_loop() {
 // partition, coalesced — instead of one storage round trip after another. Every other
 // request starts after all earlier ones have finished and holds back the next until it
 // has finished itself, as before. Responses go out strictly in request order.
-// A request's bytes, allocated without the zero-fill std::string::resize would do before
-// a megabyte is read over it.
-struct frame_bytes {
-    std::unique_ptr<char[]> bytes;
-    std::size_t n = 0;
-    void allocate(std::size_t size) {
-        bytes.reset(new char[size]);  // default-initialised: not zeroed
-        n = size;
-    }
-    void release() {
-        bytes.reset();
-        n = 0;
-    }
-    char* data() { return bytes.get(); }
-    std::size_t size() const { return n; }
-    std::string_view view() const { return {bytes.get(), n}; }
-};
-
 struct server::slot {
-    frame_bytes frame;  // owned: the read buffer moves on while the request runs
+    std::string frame;  // owned: the read buffer moves on while the request runs
     std::optional<broker::response_frame> response;
     std::exception_ptr error;  // closes the connection once earlier answers are out
     bool ordered = false;      // the next request may start
@@ -120,7 +102,7 @@ constexpr std::int16_t produce_key = 0;
 asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
                                           std::shared_ptr<slot> s) {
     try {
-        auto op = broker_.handle(s->frame.view(), p->conn, [p, s] {
+        auto op = broker_.handle(s->frame, p->conn, [p, s] {
             s->ordered = true;
             p->notify();
         });
@@ -129,7 +111,7 @@ asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
         s->error = std::current_exception();
     }
     p->pending_bytes -= s->frame.size();
-    s->frame.release();  // the request's bytes are not needed for its answer
+    std::string().swap(s->frame);  // the request's bytes are not needed for its answer
     s->ordered = s->done = true;
     p->notify();
 }
@@ -208,7 +190,7 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
                 // one copy less of every produced byte, and the read buffer never grows
                 // past initial_buffer + 4.
                 const std::size_t have = std::min<std::size_t>(end - begin - 4, size);
-                s->frame.allocate(size);
+                s->frame.resize(size);
                 std::memcpy(s->frame.data(), buf.data() + begin + 4, have);
                 begin += 4 + have;
                 if (begin == end) begin = end = 0;
@@ -228,14 +210,12 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
                     end += co_await p->socket.async_read_some(
                         asio::buffer(buf.data() + end, buf.size() - end), asio::use_awaitable);
                 }
-                s->frame.allocate(size);
-                std::memcpy(s->frame.data(), buf.data() + begin + 4, size);
+                s->frame.assign(buf.data() + begin + 4, size);
                 begin += size + 4u;
                 if (begin == end) begin = end = 0;
             }
             const bool produce =
-                (static_cast<std::uint8_t>(s->frame.data()[0]) << 8 |
-                 static_cast<std::uint8_t>(s->frame.data()[1])) ==
+                (static_cast<std::uint8_t>(s->frame[0]) << 8 | static_cast<std::uint8_t>(s->frame[1])) ==
                 produce_key;
             // Start gate: a produce request waits for room; anything else for all earlier
             // requests to finish. (The previous request is already ordered: see below.)
