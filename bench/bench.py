@@ -683,12 +683,39 @@ class Bench:
                     one = self.s3.put_rate(mean, secs)
                     self.s3.restart()
                     four = self.s3.put_rate_parallel(mean, secs, 4)
+                    self.s3.restart()
+                    beside = self.put_rate_beside_kafka(row, mean, secs)
                     same.append(dict(record_size=row["size"], objects=row["objects"],
-                                     one=one, four=four))
+                                     one=one, four=four, beside_kafka=beside))
             base["s3_put_same_size"] = same
             self.say("  baseline S3 PUT (moto_server, one connection): " + ", ".join(
                 f"{size_name_short(v['size'])} {v['puts_per_s']:.0f}/s = {v['mb_per_s']:.1f} MB/s"
                 for v in base["s3_put"]))
+
+    def put_rate_beside_kafka(self, row, size, secs):
+        """The four-connection raw PUT rate while the Kafka side of an s3 row runs beside it:
+        the same client, at the records/s the s3 engine reached, into a memory broker (whose
+        CPU per byte is close to the s3 broker's). The two cores are shared by moto_server,
+        the Kafka client and the broker in the engine's row; this is what moto_server can
+        take with the same neighbours. An explanation next to the target, not the target."""
+        mem = next(e for e in ENGINES if e.name == "memory")
+        b = Broker(self, mem, self.engine_url(mem))
+        load = {}
+
+        def produce():
+            load.update(self.perf("produce", "-b", b.addr, "-t", "beside", "-p",
+                                  row["partitions"], "-s", row["size"], "--acks", "1",
+                                  "-d", secs + 3, "-r", int(row["rps"])))
+        t = threading.Thread(target=produce)
+        t.start()
+        time.sleep(1.5)  # the client at its rate before the PUTs start
+        c0, t0 = b.cpu_s(), time.monotonic()
+        four = self.s3.put_rate_parallel(size, secs, 4)
+        broker_cpu = (b.cpu_s() - c0) / (time.monotonic() - t0)
+        t.join()
+        b.stop()
+        four.update(kafka_mb_per_s=load.get("mb_per_s"), broker_cores=broker_cpu)
+        return four
 
     # Tables shaped like the engines' record tables (src/storage/*/…schema.cc), so the ratio
     # of an engine to its raw store separates the engine's overhead from the table's.

@@ -116,6 +116,14 @@ def render(results, commands, machine, args=None):
                      f"over {n0(same['objects']['count'])} objects; "
                      f"{'best of 1 and 4 connections' if four else 'one connection'})",
                      met(ratio >= 0.7)])
+        beside = (same.get("beside_kafka") or {}).get("mb_per_s")
+        if beside:
+            rows.append([f"… the same, against the raw PUT rate with the Kafka side of the row "
+                         f"beside it ({size_name(same['record_size'])} records)",
+                         f"{f1(r['mbps'])} MB/s = {r['mbps'] / beside:.0%} of {f1(beside)} MB/s "
+                         f"(four connections while the same client sends "
+                         f"{f1(same['beside_kafka']['kafka_mb_per_s'] or 0)} MB/s into a memory "
+                         f"broker on the same two cores)", "explains"])
     if "postgres" not in eng:
         rows.append(["PostgreSQL engine: ratio its issue sets",
                      "engine not in this build: " + results["skipped"].get("postgres", "not run"),
@@ -420,7 +428,11 @@ def render(results, commands, machine, args=None):
                           f"(the s3 engine's mean for {size_name(same['record_size'])} records): "
                           f"{f1(same['one']['mb_per_s'])} MB/s on one connection"
                           + (f", {f1(same['four']['mb_per_s'])} MB/s on four"
-                             if (same.get("four") or {}).get("mb_per_s") else ""))
+                             if (same.get("four") or {}).get("mb_per_s") else "")
+                          + (f", {f1(same['beside_kafka']['mb_per_s'])} MB/s on four with the "
+                             f"row's Kafka client and a memory broker running beside it "
+                             f"(broker {same['beside_kafka']['broker_cores']:.0%} of a core)"
+                             if (same.get("beside_kafka") or {}).get("mb_per_s") else ""))
         ratios.append("raw S3 PUT to moto_server, one keep-alive connection: " + ", ".join(
             f"{v['size'] >> 10} KiB {n0(v['puts_per_s'])}/s ({f1(v['mb_per_s'])} MB/s, "
             f"p50 {f1(v['p50_ms'])} ms)" for v in puts))
