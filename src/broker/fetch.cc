@@ -142,6 +142,7 @@ awaitable<std::optional<std::string>> handle_fetch(request_context& ctx, protoco
     auto wait_ms = std::clamp(req.max_wait_ms, 0, ctx.b.cfg().max_fetch_wait_ms);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     for (;;) {
+        const auto seen = ctx.b.waiters().changes(keys);
         auto got = co_await fetch_once(ctx, want, max_bytes, iso, resp);
         bool any_error = false;
         for (const auto& t : resp.responses)
@@ -154,7 +155,7 @@ awaitable<std::optional<std::string>> handle_fetch(request_context& ctx, protoco
         auto until = deadline;
         if (auto poll = store.poll_interval(); poll.count() > 0)
             until = std::min(deadline, std::chrono::steady_clock::now() + poll);
-        co_await ctx.b.waiters().wait(keys, until);
+        co_await ctx.b.waiters().wait(keys, until, seen);
     }
     co_return encode_body(resp, ctx.version());
 }

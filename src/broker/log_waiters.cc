@@ -8,8 +8,17 @@ namespace hako::broker {
 
 namespace asio = boost::asio;
 
+std::uint64_t log_waiters::changes(const std::set<partition_key>& keys) const {
+    std::uint64_t n = 0;
+    for (const auto& k : keys)
+        if (auto it = changes_.find(k); it != changes_.end()) n += it->second;
+    return n;
+}
+
 asio::awaitable<bool> log_waiters::wait(const std::set<partition_key>& keys,
-                                        std::chrono::steady_clock::time_point deadline) {
+                                        std::chrono::steady_clock::time_point deadline,
+                                        std::uint64_t seen) {
+    if (changes(keys) != seen) co_return true;
     asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
     auto it = waiters_.insert(waiters_.end(), waiter{&keys, &timer});
     boost::system::error_code ec;
@@ -20,8 +29,9 @@ asio::awaitable<bool> log_waiters::wait(const std::set<partition_key>& keys,
 }
 
 void log_waiters::notify(const std::string& topic, std::int32_t partition) {
-    if (waiters_.empty()) return;
     partition_key k{topic, partition};
+    ++changes_[k];
+    if (waiters_.empty()) return;
     for (auto& w : waiters_) {
         if (!w.woken && w.keys->count(k)) {
             w.woken = true;
