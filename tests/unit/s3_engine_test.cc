@@ -1,8 +1,12 @@
 // s3:// engine behaviour the generic conformance suite cannot reach: a writer that died
-// between committing its object and swapping the watermark is finished by the next
-// writer (offsets stay dense, a retried idempotent batch is recognised); the object index
-// rolls into immutable segments and fetch still finds every offset.
+// between committing its object and storing the watermark is finished by the next writer
+// (offsets stay dense, a retried idempotent batch is recognised) and found by readers
+// meanwhile; writes are acknowledged before the watermark is stored and other brokers
+// read them; deleted objects wait out their delay; the object index rolls into immutable
+// segments and fetch still finds every offset.
 #include <gtest/gtest.h>
+
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -91,7 +95,8 @@ TEST_F(S3Engine, AnObjectCommittedWithoutItsWatermarkIsHelpedIn) {
     auto dir = "log/" + uuid_hex(t.id) + "/0/";
     auto put = run(e->s3().put(e->key(dir + offset_name(3) + ".batch"), orphan));
     ASSERT_EQ(put.status, 200);
-    EXPECT_EQ(run(e->offsets("helped", 0)).high_watermark, 3) << "not visible before help";
+    // Readers find it past the watermark: the writer may have acknowledged it.
+    EXPECT_EQ(run(e->offsets("helped", 0)).high_watermark, 5);
 
     // A fresh broker appends: it finds offset 3 taken, folds that object in, and lands after.
     auto b = open();
@@ -108,7 +113,7 @@ TEST_F(S3Engine, AnObjectCommittedWithoutItsWatermarkIsHelpedIn) {
 }
 
 TEST_F(S3Engine, TheIndexRollsIntoSegmentsAndFetchFindsEveryOffset) {
-    auto e = open("&index_roll=4");
+    auto e = open("&index_roll=4&checkpoint_objects=1");  // the watermark stored per object
     topic_info t{"rolled", {}, 1, {}};
     ASSERT_EQ(run(e->create_topic(t)), error_code::none);
     for (int i = 0; i < 20; ++i)
@@ -119,7 +124,7 @@ TEST_F(S3Engine, TheIndexRollsIntoSegmentsAndFetchFindsEveryOffset) {
     EXPECT_LE(st.objects.size(), 4u);
     EXPECT_GE(st.segments.size(), 3u);
     // A second broker (empty caches) reads through the segments.
-    auto b = open();
+    auto b = open("&delete_delay_ms=0");
     for (std::int64_t off = 0; off < 40; off += 7) {
         auto f = run(b->fetch("rolled", 0, off, 1, isolation::read_uncommitted));
         ASSERT_EQ(f.error, error_code::none);
@@ -140,13 +145,15 @@ TEST_F(S3Engine, TheIndexRollsIntoSegmentsAndFetchFindsEveryOffset) {
         EXPECT_FALSE(o.key.ends_with(offset_name(0) + ".batch")) << "deleted object still there";
 }
 
+// With delete_delay_ms=0 objects go at once, and a writer acknowledges only once the
+// watermark lists its object (the verification path).
 TEST_F(S3Engine, AStaleWriterWhoseOffsetWasDeletedLandsAtTheRealEnd) {
-    auto a = open("&poll_ms=600000");  // A trusts its cached watermark throughout
+    auto a = open("&poll_ms=600000&delete_delay_ms=0");  // A trusts its cached watermark throughout
     topic_info t{"stale", {}, 1, {}};
     ASSERT_EQ(run(a->create_topic(t)), error_code::none);
     ASSERT_EQ(run(a->append(request("stale", batch(1, "a")))).base_offset, 0);  // A: next = 1
     // Broker B writes on and DeleteRecords removes the objects at 0..3, the one at 1 included.
-    auto b = open();
+    auto b = open("&delete_delay_ms=0");
     for (int i = 0; i < 3; ++i) ASSERT_EQ(run(b->append(request("stale", batch(1, "b")))).error, error_code::none);
     ASSERT_EQ(run(b->delete_records("stale", 0, 4)).log_start, 4);
     // A still believes next = 1: its create-only PUT at 1 succeeds on a passed offset. The
@@ -162,6 +169,65 @@ TEST_F(S3Engine, AStaleWriterWhoseOffsetWasDeletedLandsAtTheRealEnd) {
     EXPECT_EQ(recs[0].key, "late0");
     auto dir = "log/" + uuid_hex(t.id) + "/0/";
     EXPECT_EQ(run(a->s3().get(a->key(dir + offset_name(1) + ".batch"))).status, 404) << "orphan left behind";
+}
+
+// With the default delay the deleted objects are still there when the stale writer comes:
+// its PUT at 1 finds the key taken, and it walks the chain to the real end.
+TEST_F(S3Engine, DeletedObjectsWaitOutTheirDelayAndAStaleWriterWalksPastThem) {
+    auto a = open("&poll_ms=600000");
+    topic_info t{"delayed", {}, 1, {}};
+    ASSERT_EQ(run(a->create_topic(t)), error_code::none);
+    ASSERT_EQ(run(a->append(request("delayed", batch(1, "a")))).base_offset, 0);
+    auto b = open("&delete_delay_ms=1500");
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(run(b->append(request("delayed", batch(1, "b")))).error, error_code::none);
+    ASSERT_EQ(run(b->delete_records("delayed", 0, 4)).log_start, 4);
+    auto dir = "log/" + uuid_hex(t.id) + "/0/";
+    auto doc = decode_state(run(b->s3().get(b->key(dir + "state.json"))).body);
+    EXPECT_EQ(doc.log_start, 4);
+    EXPECT_EQ(doc.retired.size(), 4u) << "objects 0..3 wait for their delay";
+    EXPECT_EQ(run(b->s3().get(b->key(dir + offset_name(1) + ".batch"))).status, 200);
+    auto r = run(a->append(request("delayed", batch(2, "late"))));
+    ASSERT_EQ(r.error, error_code::none);
+    EXPECT_EQ(r.base_offset, 4);
+    auto f = run(b->fetch("delayed", 0, 4, 1 << 20, isolation::read_uncommitted));
+    ASSERT_EQ(f.error, error_code::none);
+    EXPECT_EQ(f.high_watermark, 6);
+    EXPECT_EQ(run(b->fetch("delayed", 0, 1, 1 << 20, isolation::read_uncommitted)).error,
+              error_code::offset_out_of_range);
+    // Once the delay has passed, the next maintenance pass deletes them.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    retention_policy none;
+    EXPECT_EQ(run(b->maintain("delayed", 0, none)).log_start, 4);
+    for (int off = 0; off < 4; ++off)
+        EXPECT_EQ(run(b->s3().get(b->key(dir + offset_name(off) + ".batch"))).status, 404) << off;
+    doc = decode_state(run(b->s3().get(b->key(dir + "state.json"))).body);
+    EXPECT_TRUE(doc.retired.empty());
+    EXPECT_EQ(doc.next, 6) << "the pass also stored the chain A left unsaved";
+}
+
+// A write is acknowledged once its object is created; the watermark document is stored
+// later (every checkpoint_objects objects or checkpoint_ms). Another broker reads the
+// acknowledged records meanwhile, and appends after them.
+TEST_F(S3Engine, AcknowledgedWritesAreReadBeforeTheWatermarkIsStored) {
+    auto a = open("&checkpoint_objects=1000&checkpoint_ms=600000");
+    topic_info t{"lazy", {}, 1, {}};
+    ASSERT_EQ(run(a->create_topic(t)), error_code::none);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(run(a->append(request("lazy", batch(2, "a" + std::to_string(i), 9, 2 * i)))).base_offset, 2 * i);
+    auto dir = "log/" + uuid_hex(t.id) + "/0/";
+    EXPECT_EQ(run(a->s3().get(a->key(dir + "state.json"))).status, 404) << "not stored yet";
+    auto b = open();
+    EXPECT_EQ(run(b->offsets("lazy", 0)).high_watermark, 6);
+    EXPECT_EQ(base_offsets(*b, "lazy"), (std::vector<std::int64_t>{0, 2, 4}));
+    // B knows producer 9's sequences from the objects alone: its retry is a duplicate.
+    auto dup = run(b->append(request("lazy", batch(2, "a2", 9, 4))));
+    EXPECT_EQ(dup.error, error_code::none);
+    EXPECT_EQ(dup.base_offset, 4);
+    EXPECT_EQ(run(b->append(request("lazy", batch(1, "b")))).base_offset, 6);
+    EXPECT_EQ(run(a->offsets("lazy", 0)).high_watermark, 7);
+    // A writes on past B's object (its PUT at 6 finds the key taken).
+    EXPECT_EQ(run(a->append(request("lazy", batch(1, "a3")))).base_offset, 7);
+    EXPECT_EQ(base_offsets(*a, "lazy"), (std::vector<std::int64_t>{0, 2, 4, 6, 7}));
 }
 
 TEST_F(S3Engine, GroupNamesCannotCollideWithOffsetDocuments) {

@@ -126,6 +126,14 @@ url_options parse_url(std::string_view url) {
         else if (k == "request_timeout_ms")
             o.request_timeout =
                 std::chrono::milliseconds(std::max<std::int64_t>(1, parse_int(v, k)));
+        else if (k == "delete_delay_ms")
+            o.delete_delay = std::chrono::milliseconds(std::max<std::int64_t>(0, parse_int(v, k)));
+        else if (k == "checkpoint_objects")
+            o.checkpoint_objects =
+                static_cast<std::size_t>(std::max<std::int64_t>(1, parse_int(v, k)));
+        else if (k == "checkpoint_ms")
+            o.checkpoint_interval =
+                std::chrono::milliseconds(std::max<std::int64_t>(0, parse_int(v, k)));
         else if (k == "cache_bytes")
             o.cache_bytes = static_cast<std::size_t>(parse_int(v, k));
         else if (k == "sign_payload")
@@ -141,7 +149,8 @@ url_options parse_url(std::string_view url) {
             throw std::invalid_argument(
                 "s3 URL: unknown parameter '" + std::string(k) +
                 "' (known: path_style, linger_ms, max_object_bytes, poll_ms, index_roll, "
-                "create_bucket, request_timeout_ms, cache_bytes, connect_to, sign_payload)");
+                "create_bucket, request_timeout_ms, cache_bytes, connect_to, sign_payload, "
+                "delete_delay_ms, checkpoint_objects, checkpoint_ms)");
     }
     return o;
 }

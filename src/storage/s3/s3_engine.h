@@ -30,6 +30,15 @@ struct url_options {
     std::size_t cache_bytes = 64u << 20;
     std::string connect_to;  // "host:port" instead of DNS (client config::connect_to)
     std::optional<bool> sign_payload;  // client config::sign_payload (default: not on https)
+    // Keys below the log start are deleted this long after it passed them (Kafka's
+    // file.delete.delay.ms); a writer acknowledges after its object PUT only within half of
+    // it from when it last knew the log's end. 0: delete at once, acknowledge after the
+    // watermark swap (README.md, "Produce").
+    std::chrono::milliseconds delete_delay{60000};
+    // A writer stores its watermark after this many objects, or once the oldest unsaved
+    // one is this old; readers find unsaved objects by probing past the watermark.
+    std::size_t checkpoint_objects = 16;
+    std::chrono::milliseconds checkpoint_interval{1000};
 };
 
 // s3://bucket/[prefix][?param=value&...]; throws std::invalid_argument.
@@ -117,11 +126,18 @@ public:
     std::string key(std::string_view rel) const;
 
 private:
-    // A partition's watermark as last read, with its ETag ("" = no document yet).
+    // A partition as this broker knows it: the watermark document as last read or written
+    // (its ETag, "" = none yet, and its `next`), and `st`, that document plus the objects
+    // found or written past it (the chain, linked by each object's last offset + 1).
     struct cached_state {
         partition_state st;
         std::string etag;
+        std::int64_t stored_next = 0;
         std::chrono::steady_clock::time_point read_at{};
+        // No key at or past st.next can be freed (by retention) before known_at plus
+        // delete_delay: when the document was read, or our own object at the end created.
+        std::chrono::steady_clock::time_point known_at{};
+        std::chrono::steady_clock::time_point unsaved_since{};  // first object past the document
         bool loaded = false;
     };
     using part_key = std::pair<std::string, std::int32_t>;  // topic id hex, partition
@@ -143,6 +159,16 @@ private:
     cached_state& state_slot(const topic_info& t, std::int32_t partition);
     // Re-reads the watermark document (conditionally: 304 keeps the cache).
     awaitable<cached_state*> refresh(const topic_info& t, std::int32_t partition);
+    // Takes `doc` as the stored document and keeps the chain past its `next`.
+    static void adopt(cached_state& c, partition_state doc, std::string etag);
+    // Follows the chain past st.next (a GET per object, 404 at the end).
+    awaitable<void> probe(const topic_info& t, std::int32_t partition, cached_state& c);
+    // Stores the chain in the watermark document (swap, re-read and retry on a lost race).
+    awaitable<void> checkpoint(const topic_info& t, std::int32_t partition, cached_state& c);
+    // Moves `keys` (names in the partition's folder) into the document's retired list.
+    void retire(partition_state& st, std::vector<std::string> names) const;
+    // Deletes the retired keys whose deadline has passed and drops them from the document.
+    awaitable<void> purge_retired(const topic_info& t, std::int32_t partition, cached_state& c);
     // Stores `next` if the document is still `cur.etag`; false on a lost race.
     awaitable<bool> swap_state(const topic_info& t, std::int32_t partition, cached_state& cur,
                                partition_state next);

@@ -33,6 +33,10 @@ std::string encode_state(const partition_state& s) {
     for (const auto& g : s.segments) segs.push_back(json::array({g.first, g.last, g.name}));
     auto& prod = j["producers"] = json::object();
     for (const auto& [id, data] : s.producers) prod[std::to_string(id)] = base64_encode(data);
+    if (!s.retired.empty()) {
+        auto& ret = j["retired"] = json::array();
+        for (const auto& r : s.retired) ret.push_back(json::array({r.name, r.due_ms}));
+    }
     return j.dump();
 }
 
@@ -48,6 +52,9 @@ partition_state decode_state(std::string_view text) {
                                   g.at(2).get<std::string>()});
         for (const auto& [id, data] : j.at("producers").items())
             s.producers[std::stoll(id)] = base64_decode(data.get<std::string>());
+        if (auto it = j.find("retired"); it != j.end())
+            for (const auto& r : *it)
+                s.retired.push_back({r.at(0).get<std::string>(), r.at(1).get<std::int64_t>()});
         return s;
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("s3: corrupt partition watermark document: ") +

@@ -39,6 +39,15 @@ struct partition_state {
     std::vector<segment_ref> segments;
     std::vector<object_entry> objects;
     std::map<std::int64_t, std::string> producers;  // producer id -> producer_entry::encode()
+    // Objects and index segments below the log start (or replaced by compaction), kept
+    // until their deadline (wall-clock ms) passes: a writer acknowledges a write once its
+    // create-only PUT lands, and a key it may still write to is never freed sooner.
+    struct retired_key {
+        std::string name;
+        std::int64_t due_ms = 0;
+        bool operator==(const retired_key&) const = default;
+    };
+    std::vector<retired_key> retired;
 };
 
 std::string encode_state(const partition_state& s);

@@ -18,6 +18,12 @@ namespace {
 
 constexpr std::size_t max_uncompressed = 256u << 20;
 
+std::int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 // Folds an object found in storage into a watermark (the "help" path): its offsets, and
 // the sequences of the idempotent producers whose batches it holds.
 void fold_object(partition_state& st, const std::string& name, std::string_view body) {
@@ -55,28 +61,80 @@ s3_engine::cached_state& s3_engine::state_slot(const topic_info& t, std::int32_t
     return states_[{uuid_hex(t.id), partition}];
 }
 
+void s3_engine::adopt(cached_state& c, partition_state doc, std::string etag) {
+    const auto stored_next = doc.next;
+    // Keep the chain this broker knows past the document's end (it exists in storage: it
+    // was written or read here); the document only ever lags behind it.
+    if (c.loaded && c.st.next > doc.next) {
+        auto first = std::find_if(c.st.objects.begin(), c.st.objects.end(),
+                                  [&](const object_entry& e) { return e.base >= doc.next; });
+        if (first != c.st.objects.end() && first->base == doc.next &&
+            c.st.objects.back().last + 1 == c.st.next) {
+            doc.objects.insert(doc.objects.end(), first, c.st.objects.end());
+            doc.next = c.st.next;
+            // Every batch the document's producers saw is in the chain's history too.
+            doc.producers = std::move(c.st.producers);
+        }
+    }
+    c.st = std::move(doc);
+    c.etag = std::move(etag);
+    c.stored_next = stored_next;
+    if (c.st.next <= c.stored_next) c.unsaved_since = {};
+    c.loaded = true;
+}
+
 awaitable<s3_engine::cached_state*> s3_engine::refresh(const topic_info& t,
                                                         std::int32_t partition) {
     auto& c = state_slot(t, partition);
+    const auto sent = std::chrono::steady_clock::now();
     auto op = client_->get(part_prefix(t, partition) + "state.json", {},
                            c.loaded ? c.etag : std::string());
     auto r = co_await std::move(op);
     if (r.status == 304) {
-        c.read_at = std::chrono::steady_clock::now();
-        co_return &c;
-    }
-    if (r.status == 404) {
-        c.st = partition_state{};
-        c.etag.clear();
+    } else if (r.status == 404) {
+        adopt(c, partition_state{}, {});
     } else if (r.ok()) {
-        c.st = decode_state(r.body);
-        c.etag = r.etag;
+        adopt(c, decode_state(r.body), r.etag);
     } else {
         throw std::runtime_error("s3: GET watermark answered HTTP " + std::to_string(r.status));
     }
-    c.loaded = true;
     c.read_at = std::chrono::steady_clock::now();
+    // Keys past the document's `next` as read now can be freed only after a later swap
+    // lists them, and then only delete_delay after that.
+    c.known_at = std::max(c.known_at, sent);
     co_return &c;
+}
+
+awaitable<void> s3_engine::probe(const topic_info& t, std::int32_t partition, cached_state& c) {
+    const auto prefix = part_prefix(t, partition);
+    for (int step = 0; step < 1000; ++step) {
+        const auto at = c.st.next;
+        const auto name = offset_name(at) + ".batch";
+        auto op = client_->get(prefix + name);
+        auto r = co_await std::move(op);
+        if (r.status == 404) co_return;  // the end of the log
+        if (!r.ok()) throw std::runtime_error("s3: GET object answered HTTP " + std::to_string(r.status));
+        if (c.st.next != at) continue;  // extended meanwhile (another probe, an append)
+        fold_object(c.st, name, r.body);
+        if (c.unsaved_since == std::chrono::steady_clock::time_point{})
+            c.unsaved_since = std::chrono::steady_clock::now();
+        cache_object(prefix + name,
+                     std::make_shared<const object_body>(object_body{{std::move(r.body)}}));
+    }
+}
+
+awaitable<void> s3_engine::checkpoint(const topic_info& t, std::int32_t partition,
+                                      cached_state& c) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        if (c.st.next <= c.stored_next) co_return;
+        auto next = c.st;
+        auto rop = maybe_roll(t, partition, next);
+        co_await std::move(rop);
+        auto sop = swap_state(t, partition, c, std::move(next));
+        if (co_await std::move(sop)) co_return;
+        auto op = refresh(t, partition);  // keeps our chain past what it finds
+        co_await std::move(op);
+    }
 }
 
 awaitable<bool> s3_engine::swap_state(const topic_info& t, std::int32_t partition,
@@ -87,9 +145,7 @@ awaitable<bool> s3_engine::swap_state(const topic_info& t, std::int32_t partitio
                                : client_->put(k, body, put_condition::if_match, cur.etag);
     auto r = co_await std::move(op);
     if (r.ok()) {
-        cur.st = std::move(next);
-        cur.etag = r.etag;
-        cur.loaded = true;
+        adopt(cur, std::move(next), r.etag);
         cur.read_at = std::chrono::steady_clock::now();
         co_return true;
     }
@@ -99,9 +155,7 @@ awaitable<bool> s3_engine::swap_state(const topic_info& t, std::int32_t partitio
         auto gop = client_->get(k);
         auto g = co_await std::move(gop);
         if (g.ok() && g.body == body) {
-            cur.st = std::move(next);
-            cur.etag = g.etag;
-            cur.loaded = true;
+            adopt(cur, std::move(next), g.etag);
             co_return true;
         }
     }
@@ -213,8 +267,13 @@ awaitable<void> s3_engine::flush(const std::string& topic, std::int32_t partitio
 awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
                                  append_group& group) {
     auto& cur = state_slot(t, partition);
-    if (!cur.loaded || std::chrono::steady_clock::now() - cur.read_at > opts_.poll) {
-        auto op = refresh(t, partition);  // a 304 when nobody else wrote meanwhile
+    // Re-read the document (a 304 when nobody else stored it meanwhile) unless our view is
+    // recent: read within poll_ms, or (acknowledging early) our last object created then —
+    // a busy writer never re-reads it; a write by another broker shows up as a 412.
+    const auto now = std::chrono::steady_clock::now();
+    if (!cur.loaded || (now - cur.read_at > opts_.poll &&
+                        (opts_.delete_delay.count() == 0 || now - cur.known_at > opts_.poll))) {
+        auto op = refresh(t, partition);
         co_await std::move(op);
     }
     const auto prefix = part_prefix(t, partition);
@@ -260,6 +319,7 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             return body;
         };
         const auto name = offset_name(base) + ".batch";
+        const auto sent = std::chrono::steady_clock::now();
         auto pop = client_->put_parts(prefix + name, parts, put_condition::if_none_match_any);
         auto r = co_await std::move(pop);
         bool ours = r.ok();
@@ -279,47 +339,63 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             throw std::runtime_error("s3: PUT object answered HTTP " + std::to_string(r.status));
         }
         if (!ours) {
-            // Someone else committed at `base` and may not have finished the swap: help it,
-            // then decide our batches again against the new watermark.
-            auto helped = cur.st;
-            if (helped.next == base) {
-                fold_object(helped, name, found);
-                auto sop = swap_state(t, partition, cur, std::move(helped));
-                if (!co_await std::move(sop)) {
-                    auto op = refresh(t, partition);
-                    co_await std::move(op);
-                }
-            } else {
-                auto op = refresh(t, partition);
-                co_await std::move(op);
+            // Someone else committed at `base` (and may have died before storing the
+            // watermark): take its object into our view and decide our batches again past it.
+            if (cur.st.next == base) {
+                fold_object(cur.st, name, found);
+                if (cur.unsaved_since == std::chrono::steady_clock::time_point{})
+                    cur.unsaved_since = std::chrono::steady_clock::now();
+                cache_object(prefix + name, std::make_shared<const object_body>(
+                                                object_body{{std::move(found)}}));
             }
             continue;
         }
-        // Our object is committed at `base`: record it in the watermark (or see that a
-        // helper already did).
         object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body_size), name};
+        // Our object, its batches and their producers' sequences, added to a partition view.
+        auto add_ours = [&](partition_state& v) {
+            v.objects.push_back(e);
+            v.next = e.last + 1;
+            for (auto& [p, off] : placed)
+                if (p->req.producer_id >= 0) {
+                    auto it = v.producers.find(p->req.producer_id);
+                    auto entry = it == v.producers.end() ? producer_entry{}
+                                                         : producer_entry::decode(it->second);
+                    remember_batch(entry, p->req, off);
+                    v.producers[p->req.producer_id] = entry.encode();
+                }
+        };
         bool committed = false;
-        for (;;) {
+        const auto done = std::chrono::steady_clock::now();
+        if (opts_.delete_delay.count() > 0 && done - cur.known_at < opts_.delete_delay / 2 &&
+            cur.st.next >= base) {
+            // Committed at `base`: our view of the end was known at known_at, and no key
+            // at or past it can have been freed since (deletes wait delete_delay). The
+            // watermark document catches up at the next checkpoint; readers probe past it.
+            if (cur.st.next == base) add_ours(cur.st);  // (past it: a probe here found it)
+            if (cur.unsaved_since == std::chrono::steady_clock::time_point{}) cur.unsaved_since = done;
+            cur.known_at = std::max(cur.known_at, sent);  // nobody could build on `base` before
+            committed = true;
+        }
+        while (!committed) {
+            if (cur.st.next < base) {
+                // Our view was set back (a document that did not continue our chain):
+                // catch up by following the chain, which reaches our object at `base`.
+                auto pop = probe(t, partition, cur);
+                co_await std::move(pop);
+                if (cur.st.next < base) throw std::runtime_error("s3: the log ends before an object just written");
+                continue;
+            }
             if (cur.st.next > base) {
-                // Past us: a helper folded our object in — or our cached watermark was stale
-                // and the object once at `base` had been deleted (retention, DeleteRecords),
-                // so our create-only PUT landed on an offset the log had already passed: an
-                // orphan nobody will ever fold. Only our entry, by name, tells them apart.
+                // Past us: a helper folded our object in — or our view was stale and the
+                // object once at `base` had been deleted (retention, DeleteRecords), so our
+                // create-only PUT landed on an offset the log had already passed: an orphan
+                // nobody will ever fold. Only our entry, by name, tells them apart.
                 auto fop = lists_object(t, partition, cur.st, base, name);
                 committed = co_await std::move(fop);
                 break;
             }
             auto next = cur.st;
-            next.objects.push_back(e);
-            next.next = e.last + 1;
-            for (auto& [p, off] : placed)
-                if (p->req.producer_id >= 0) {
-                    auto it = next.producers.find(p->req.producer_id);
-                    auto entry = it == next.producers.end() ? producer_entry{}
-                                                            : producer_entry::decode(it->second);
-                    remember_batch(entry, p->req, off);
-                    next.producers[p->req.producer_id] = entry.encode();
-                }
+            add_ours(next);
             auto rop = maybe_roll(t, partition, next);
             co_await std::move(rop);
             auto sop = swap_state(t, partition, cur, std::move(next));
@@ -345,6 +421,23 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             cached.pieces.push_back(std::move(p->req.batch));
         }
         cache_object(prefix + name, std::make_shared<const object_body>(std::move(cached)));
+        // Now and then the watermark document catches up with the chain (the appends are
+        // answered already: a failure here only leaves the chain to the next checkpoint).
+        std::size_t unsaved = 0;
+        for (auto it = cur.st.objects.rbegin(); it != cur.st.objects.rend() && it->base >= cur.stored_next; ++it)
+            ++unsaved;
+        const bool due_deletes = !cur.st.retired.empty() && cur.st.retired.front().due_ms <= wall_clock_ms();
+        if (due_deletes || unsaved >= opts_.checkpoint_objects ||
+            (unsaved > 0 && std::chrono::steady_clock::now() - cur.unsaved_since >= opts_.checkpoint_interval)) {
+            try {
+                auto cop = checkpoint(t, partition, cur);
+                co_await std::move(cop);
+                // Deletes that came due (also for topics the retention pass skips).
+                auto pop = purge_retired(t, partition, cur);
+                co_await std::move(pop);
+            } catch (const std::exception&) {
+            }
+        }
         co_return;
     }
     throw std::runtime_error("s3: could not append after 1000 rounds of contention");
@@ -377,12 +470,17 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
         co_return out;
     }
     auto* c = &state_slot(*t, partition);
-    // Below the cached watermark the index is known (objects never change); at or past it
-    // new data may exist, so read the watermark again (a 304 when nothing changed).
-    if (!c->loaded || offset >= c->st.next || offset < c->st.log_start ||
+    // Below the known end the index is known (objects never change); at or past it new
+    // objects may exist: follow the chain (a 404 when nothing is new). The document itself
+    // is re-read (a 304 when unchanged) for what only it says: the log start.
+    if (!c->loaded || offset < c->st.log_start || offset > c->st.next ||
         std::chrono::steady_clock::now() - c->read_at > opts_.poll) {
         auto op = refresh(*t, partition);
         c = co_await std::move(op);
+    }
+    if (offset >= c->st.next) {
+        auto pop = probe(*t, partition, *c);
+        co_await std::move(pop);
     }
     for (int attempt = 0; attempt < 3; ++attempt) {
         auto st = c->st;
@@ -429,6 +527,8 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
         if (!gone) co_return out;
         auto op = refresh(*t, partition);  // retention moved the log start under us
         c = co_await std::move(op);
+        auto pop = probe(*t, partition, *c);
+        co_await std::move(pop);
     }
     co_return out;
 }
@@ -439,6 +539,8 @@ awaitable<partition_offsets> s3_engine::offsets(std::string_view topic, std::int
     if (!t) co_return partition_offsets{error_code::unknown_topic_or_partition};
     auto op = refresh(*t, partition);
     auto& c = *co_await std::move(op);
+    auto pop = probe(*t, partition, c);
+    co_await std::move(pop);
     co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
 }
 
@@ -449,7 +551,10 @@ awaitable<timestamp_lookup> s3_engine::offset_for_timestamp(std::string_view top
     auto t = co_await std::move(rop);
     if (!t) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
     auto op = refresh(*t, partition);
-    auto st = (co_await std::move(op))->st;
+    auto* c = co_await std::move(op);
+    auto pop = probe(*t, partition, *c);
+    co_await std::move(pop);
+    auto st = c->st;
     auto eop = all_entries(*t, partition, st);
     for (const auto& e : co_await std::move(eop)) {
         if (e.max_timestamp < ts) continue;  // record timestamps, from the batch headers
@@ -480,7 +585,10 @@ awaitable<timestamp_lookup> s3_engine::max_timestamp(std::string_view topic,
     auto t = co_await std::move(rop);
     if (!t) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
     auto op = refresh(*t, partition);
-    auto st = (co_await std::move(op))->st;
+    auto* c = co_await std::move(op);
+    auto pop = probe(*t, partition, *c);
+    co_await std::move(pop);
+    auto st = c->st;
     auto eop = all_entries(*t, partition, st);
     auto entries = co_await std::move(eop);
     std::int64_t top = -1;

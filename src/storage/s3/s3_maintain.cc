@@ -1,5 +1,8 @@
 // s3:// engine: DeleteRecords, retention and compaction. Each moves the watermark by
-// compare-and-swap first, then deletes the objects nobody can reach any more.
+// compare-and-swap first and retires the objects nobody can reach any more; they are
+// deleted once their delete_delay has passed (a writer may still be creating the key
+// after them on a view of the log that old: README.md, "Produce").
+#include <set>
 #include <unordered_map>
 
 #include "protocol/record_batch.h"
@@ -36,6 +39,37 @@ std::vector<std::string> drop_below_start(partition_state& st) {
 
 }  // namespace
 
+void s3_engine::retire(partition_state& st, std::vector<std::string> names) const {
+    const auto due = wall_ms() + opts_.delete_delay.count();
+    for (auto& n : names) st.retired.push_back({std::move(n), due});
+}
+
+awaitable<void> s3_engine::purge_retired(const topic_info& t, std::int32_t partition,
+                                         cached_state& c) {
+    const auto now = wall_ms();
+    std::vector<std::string> keys;
+    std::set<std::string> gone;
+    for (const auto& r : c.st.retired)
+        if (r.due_ms <= now) {
+            keys.push_back(part_prefix(t, partition) + r.name);
+            gone.insert(r.name);
+        }
+    if (keys.empty()) co_return;
+    auto dop = delete_objects(std::move(keys));  // first: a crash after it deletes again
+    co_await std::move(dop);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto next = c.st;
+        auto n = std::erase_if(next.retired, [&](const partition_state::retired_key& r) {
+            return gone.count(r.name) > 0;
+        });
+        if (n == 0) co_return;
+        auto sop = swap_state(t, partition, c, std::move(next));
+        if (co_await std::move(sop)) co_return;
+        auto op = refresh(t, partition);
+        co_await std::move(op);
+    }
+}
+
 awaitable<partition_offsets> s3_engine::delete_records(std::string_view topic,
                                                        std::int32_t partition,
                                                        std::int64_t offset) {
@@ -45,6 +79,8 @@ awaitable<partition_offsets> s3_engine::delete_records(std::string_view topic,
     for (;;) {
         auto op = refresh(*t, partition);
         auto& c = *co_await std::move(op);
+        auto pop = probe(*t, partition, c);
+        co_await std::move(pop);
         auto target = offset == -1 ? c.st.next : offset;
         if (target < 0 || target > c.st.next)
             co_return partition_offsets{error_code::offset_out_of_range};
@@ -53,16 +89,17 @@ awaitable<partition_offsets> s3_engine::delete_records(std::string_view topic,
         auto next = c.st;
         next.log_start = target;
         // objects inside dropped segments go too
-        std::vector<std::string> keys;
+        std::vector<std::string> names;
         for (const auto& seg : next.segments)
             if (seg.last < target) {
                 auto sop = segment_entries(*t, partition, seg);
-                for (auto& e : co_await std::move(sop)) keys.push_back(part_prefix(*t, partition) + e.name);
+                for (auto& e : co_await std::move(sop)) names.push_back(e.name);
             }
-        for (auto& n : drop_below_start(next)) keys.push_back(part_prefix(*t, partition) + n);
+        for (auto& n : drop_below_start(next)) names.push_back(n);
+        retire(next, std::move(names));
         auto sop = swap_state(*t, partition, c, std::move(next));
         if (!co_await std::move(sop)) continue;
-        auto dop = delete_objects(std::move(keys));
+        auto dop = purge_retired(*t, partition, c);
         co_await std::move(dop);
         co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
     }
@@ -77,6 +114,8 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
     for (int attempt = 0; attempt < 20; ++attempt) {
         auto op = refresh(*t, partition);
         auto& c = *co_await std::move(op);
+        auto pop = probe(*t, partition, c);
+        co_await std::move(pop);
         auto eop = all_entries(*t, partition, c.st);
         auto entries = co_await std::move(eop);
         auto next = c.st;
@@ -169,7 +208,7 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
                             continue;
                         }
                         touched = true;
-                        garbage.push_back(prefix + e.name);
+                        garbage.push_back(e.name);
                         if (it->second) out.push_back(*it->second);
                     }
                     list = std::move(out);
@@ -180,7 +219,7 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
                     auto sop = segment_entries(*t, partition, seg);
                     auto list = co_await std::move(sop);
                     if (!apply(list)) continue;
-                    garbage.push_back(prefix + seg.name);
+                    garbage.push_back(seg.name);
                     if (list.empty()) {
                         seg.name.clear();
                         continue;
@@ -196,16 +235,27 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
                 std::erase_if(next.segments, [](const segment_ref& s) { return s.name.empty(); });
             }
         }
-        if (!changed) co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
+        if (!changed) {
+            // Periodic care: store a chain its writer left unsaved (it may have died), and
+            // delete what is due.
+            auto cop = checkpoint(*t, partition, c);
+            co_await std::move(cop);
+            auto dop = purge_retired(*t, partition, c);
+            co_await std::move(dop);
+            co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
+        }
         for (const auto& seg : next.segments)
             if (seg.last < next.log_start) {
                 auto sop = segment_entries(*t, partition, seg);
-                for (auto& e : co_await std::move(sop)) garbage.push_back(prefix + e.name);
+                for (auto& e : co_await std::move(sop)) garbage.push_back(e.name);
             }
-        for (auto& n : drop_below_start(next)) garbage.push_back(prefix + n);
+        for (auto& n : drop_below_start(next)) garbage.push_back(n);
+        retire(next, std::move(garbage));
+        auto rop = maybe_roll(*t, partition, next);
+        co_await std::move(rop);
         auto sop = swap_state(*t, partition, c, std::move(next));
         if (!co_await std::move(sop)) continue;  // an append won the race: start again
-        auto dop = delete_objects(std::move(garbage));
+        auto dop = purge_retired(*t, partition, c);
         co_await std::move(dop);
         co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
     }
