@@ -139,6 +139,7 @@ private:
         std::chrono::steady_clock::time_point known_at{};
         std::chrono::steady_clock::time_point unsaved_since{};  // first object past the document
         bool loaded = false;
+        bool checkpointing = false;  // a background_checkpoint is running
     };
     using part_key = std::pair<std::string, std::int32_t>;  // topic id hex, partition
 
@@ -165,6 +166,8 @@ private:
     awaitable<void> probe(const topic_info& t, std::int32_t partition, cached_state& c);
     // Stores the chain in the watermark document (swap, re-read and retry on a lost race).
     awaitable<void> checkpoint(const topic_info& t, std::int32_t partition, cached_state& c);
+    // checkpoint() and purge_retired() started after an append, which does not wait for it.
+    awaitable<void> background_checkpoint(topic_info t, std::int32_t partition);
     // Moves `keys` (names in the partition's folder) into the document's retired list.
     void retire(partition_state& st, std::vector<std::string> names) const;
     // Deletes the retired keys whose deadline has passed and drops them from the document.

@@ -2,6 +2,8 @@
 // the commit point; the watermark swap that follows is finished by whoever gets there
 // first (the writer, or the next writer that finds the object taken). README.md explains
 // why that keeps offsets dense across brokers.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -135,6 +137,21 @@ awaitable<void> s3_engine::checkpoint(const topic_info& t, std::int32_t partitio
         auto op = refresh(t, partition);  // keeps our chain past what it finds
         co_await std::move(op);
     }
+}
+
+awaitable<void> s3_engine::background_checkpoint(topic_info t, std::int32_t partition) {
+    auto& c = state_slot(t, partition);
+    try {
+        auto cop = checkpoint(t, partition, c);
+        co_await std::move(cop);
+        // Deletes that came due (also for topics the retention pass skips).
+        auto pop = purge_retired(t, partition, c);
+        co_await std::move(pop);
+    } catch (const std::exception&) {
+        // The objects are committed whatever happens here: the next checkpoint (or a
+        // retention pass) stores them.
+    }
+    c.checkpointing = false;
 }
 
 awaitable<bool> s3_engine::swap_state(const topic_info& t, std::int32_t partition,
@@ -427,16 +444,12 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         for (auto it = cur.st.objects.rbegin(); it != cur.st.objects.rend() && it->base >= cur.stored_next; ++it)
             ++unsaved;
         const bool due_deletes = !cur.st.retired.empty() && cur.st.retired.front().due_ms <= wall_clock_ms();
-        if (due_deletes || unsaved >= opts_.checkpoint_objects ||
-            (unsaved > 0 && std::chrono::steady_clock::now() - cur.unsaved_since >= opts_.checkpoint_interval)) {
-            try {
-                auto cop = checkpoint(t, partition, cur);
-                co_await std::move(cop);
-                // Deletes that came due (also for topics the retention pass skips).
-                auto pop = purge_retired(t, partition, cur);
-                co_await std::move(pop);
-            } catch (const std::exception&) {
-            }
+        if (!cur.checkpointing &&
+            (due_deletes || unsaved >= opts_.checkpoint_objects ||
+             (unsaved > 0 && std::chrono::steady_clock::now() - cur.unsaved_since >= opts_.checkpoint_interval))) {
+            // In the background: the next object of this partition need not wait for it.
+            cur.checkpointing = true;
+            asio::co_spawn(ex_, background_checkpoint(t, partition), asio::detached);
         }
         co_return;
     }
