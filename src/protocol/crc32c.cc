@@ -175,6 +175,45 @@ std::uint32_t crc32c_hardware(const void* data, std::size_t n, std::uint32_t crc
 
 }  // namespace detail
 
+namespace {
+
+// Polynomials over GF(2) modulo the CRC polynomial, in the CRC's reflected bit order (the
+// top bit is x^0). The CRC register after feeding n zero bytes is the register times
+// x^(8n), which is what combining needs: crc(a + b) = crc(a) * x^(8 len(b)) + crc(b)
+// (the pre- and post-inversions cancel between the two terms).
+std::uint32_t multiply_mod(std::uint32_t a, std::uint32_t b) {
+    std::uint32_t product = 0;
+    for (std::uint32_t bit = 1u << 31; bit != 0; bit >>= 1) {
+        if (a & bit) product ^= b;
+        b = (b & 1) ? (b >> 1) ^ poly : b >> 1;  // b * x
+    }
+    return product;
+}
+
+// powers[k] = x^(2^k) mod P, k = 0..63.
+std::array<std::uint32_t, 64> make_powers() {
+    std::array<std::uint32_t, 64> p{};
+    p[0] = 1u << 30;  // x^1
+    for (std::size_t k = 1; k < p.size(); ++k) p[k] = multiply_mod(p[k - 1], p[k - 1]);
+    return p;
+}
+
+// x^(8n) mod P.
+std::uint32_t x_to_8n(std::uint64_t n) {
+    static const auto powers = make_powers();
+    std::uint32_t r = 1u << 31;  // x^0
+    for (std::size_t k = 3; n != 0 && k < powers.size(); ++k, n >>= 1)
+        if (n & 1) r = multiply_mod(r, powers[k]);
+    return r;
+}
+
+}  // namespace
+
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b) {
+    if (len_b == 0) return crc_a;
+    return multiply_mod(crc_a, x_to_8n(len_b)) ^ crc_b;
+}
+
 std::uint32_t crc32c(const void* data, std::size_t n, std::uint32_t crc) {
     if (detail::crc32c_hardware_available()) return detail::crc32c_hardware(data, n, crc);
     return detail::crc32c_portable(data, n, crc);

@@ -18,6 +18,11 @@ inline std::uint32_t crc32c(std::string_view s, std::uint32_t crc = 0) {
     return crc32c(s.data(), s.size(), crc);
 }
 
+// The checksum of a + b from crc32c(a), crc32c(b) and b's length, without reading either:
+// lets a body made of record batches be checksummed from the batches' own CRCs.
+// O(log len_b): a few hundred operations whatever the length.
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b);
+
 // The two implementations behind crc32c(), exposed so tests can check them against each
 // other. crc32c_hardware() may only be called when crc32c_hardware_available().
 namespace detail {

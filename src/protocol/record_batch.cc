@@ -145,6 +145,15 @@ bool crc_ok(std::string_view batch) {
     return batch_crc(batch, h->total_size()) == h->crc;
 }
 
+std::uint32_t whole_batch_crc32c(std::string_view batch) {
+    if (batch.size() < off_attributes) return crc32c(batch);
+    std::uint32_t carried = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+        carried = carried << 8 | static_cast<unsigned char>(batch[off_crc + i]);
+    return crc32c_combine(crc32c(batch.substr(0, off_attributes)), carried,
+                          batch.size() - off_attributes);
+}
+
 std::vector<std::string_view> split_batches(std::string_view records, bool allow_truncated_tail) {
     std::vector<std::string_view> out;
     while (!records.empty()) {

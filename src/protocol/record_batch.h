@@ -88,6 +88,11 @@ batch_header read_batch_header(std::string_view bytes);
 // `batch`. False, not an exception, for anything too short to hold its batch.
 bool crc_ok(std::string_view batch);
 
+// The CRC32C of every byte of `batch` (one whole batch), computed from the CRC the batch
+// carries for bytes [21, end) and a pass over its first 21 bytes only. Trusts that CRC:
+// call it on batches already checked (crc_ok) or built here.
+std::uint32_t whole_batch_crc32c(std::string_view batch);
+
 // Splits a concatenation of batches into one view per batch (framing only: CRCs and
 // records are not checked). A trailing partial batch, which a size-limited Fetch response
 // may end with (§11), is dropped when allow_truncated_tail, else CORRUPT_MESSAGE.

@@ -7,7 +7,8 @@
 - Faults: through tests/tools/s3_chaos_proxy.py the S3 server answers 500/503 to a share of
   requests (some after applying them) or stalls; producers see no error (the broker
   retries, and a produce it cannot finish is refused with a retriable error), nothing
-  acknowledged is lost, nothing is written twice.
+  acknowledged is lost, nothing is written twice. The proxy also checks every body's
+  x-amz-checksum-crc32c, as S3 does.
 Runs in the HAKO_E2E_ENGINE=s3 pass only (make e2e).
 """
 from __future__ import annotations
@@ -184,8 +185,9 @@ def chaos(tmp_path):
 def test_s3_errors_and_stalls_lose_nothing(tmp_path, chaos):
     url_endpoint, set_chaos = chaos
     prefix = "chaos-" + uuid.uuid4().hex[:8]
-    # a short per-request timeout, so a stalled request is abandoned and retried quickly
-    storage = s3_url(prefix) + "&request_timeout_ms=2000"
+    # a short per-request timeout, so a stalled request is abandoned and retried quickly;
+    # bodies carry x-amz-checksum-crc32c (as on https), which the proxy checks like S3
+    storage = s3_url(prefix) + "&request_timeout_ms=2000&sign_payload=false"
     os.environ["AWS_ENDPOINT_URL"] = url_endpoint  # the brokers inherit it
     brokers = [Broker(tmp_path, f"chaos{i + 1}", storage=storage, partitions=2,
                       extra_args=("--node-id", str(i + 1))).start() for i in range(2)]
@@ -208,6 +210,8 @@ def test_s3_errors_and_stalls_lose_nothing(tmp_path, chaos):
         counts = set_chaos(error_rate=0.0, post_error_rate=0.0, stall_rate=0.0)
         # the faults really happened (the proxy counts what it did)
         assert counts["errors"] >= 20 and counts["post_errors"] >= 5 and counts["stalls"] >= 2, counts
+        # every object and document carried the body's CRC32C, and it was right
+        assert counts["checksums_ok"] >= 50 and counts["checksums_bad"] == 0, counts
         for b in brokers:
             b.check_alive("after the S3 faults")
         acked.update({(p, o): v for (p, o), v in acked2.items()})

@@ -7,6 +7,8 @@ keep-alive connection, except that a share of requests
   * is forwarded, applied by the server, and then answered 500 anyway (--post-error-rate),
     so the client cannot know whether its write happened,
   * stalls for --stall-seconds before being forwarded (--stall-rate).
+Like S3, it checks a body against its x-amz-checksum-crc32c header and answers 400
+BadDigest on a mismatch (moto_server does not check it), counting the checks.
 The rates can be changed while it runs: POST /__chaos with a JSON object of the same
 names (error_rate, post_error_rate, stall_rate, stall_seconds). With --tls-cert it serves
 HTTPS (for the client's certificate checks). Prints "listening on PORT" once ready. Standard library only; runs under any Python 3.9+.
@@ -14,6 +16,7 @@ HTTPS (for the client's certificate checks). Prints "listening on PORT" once rea
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import random
@@ -23,7 +26,29 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ERRORS = {500: ("InternalError", "We encountered an internal error. Please try again."),
-          503: ("SlowDown", "Please reduce your request rate.")}
+          503: ("SlowDown", "Please reduce your request rate."),
+          400: ("BadDigest", "The CRC32C you specified did not match the calculated checksum.")}
+
+
+def _crc32c_table():
+    table = []
+    for b in range(256):
+        c = b
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+        table.append(c)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C, a byte at a time (the fault tests move kilobytes, not megabytes)."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC32C_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
 
 
 class Chaos:
@@ -35,7 +60,8 @@ class Chaos:
         self.stall_rate = args.stall_rate
         self.stall_seconds = args.stall_seconds
         self.codes = [int(c) for c in args.error_codes.split(",")]
-        self.counts = {"forwarded": 0, "errors": 0, "post_errors": 0, "stalls": 0}
+        self.counts = {"forwarded": 0, "errors": 0, "post_errors": 0, "stalls": 0,
+                       "checksums_ok": 0, "checksums_bad": 0}
 
     def draw(self):
         with self.lock:
@@ -96,6 +122,13 @@ def make_handler(chaos: Chaos, upstream: tuple[str, int]):
                         setattr(chaos, k, v)
                     out = json.dumps(chaos.counts).encode()
                 return self._send(200, [("Content-Type", "application/json")], out)
+            claimed = self.headers.get("x-amz-checksum-crc32c")
+            if claimed is not None:
+                ok = base64.b64decode(claimed) == crc32c(body).to_bytes(4, "big")
+                with chaos.lock:
+                    chaos.counts["checksums_ok" if ok else "checksums_bad"] += 1
+                if not ok:
+                    return self._error(400)
             what, status = chaos.draw()
             if what == "error":
                 return self._error(status)

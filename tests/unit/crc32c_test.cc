@@ -97,5 +97,34 @@ TEST(Crc32c, HardwareMatchesPortable) {
         }
 }
 
+// Combining two checksums equals checksumming the concatenation, for lengths around the
+// bit boundaries of the length (the combine walks its bits) and a multi-megabyte one.
+TEST(Crc32c, CombineEqualsTheChecksumOfTheConcatenation) {
+    for (std::size_t la : {0u, 1u, 21u, 1000u})
+        for (std::size_t lb : {0u, 1u, 2u, 3u, 7u, 8u, 9u, 63u, 64u, 65u, 1023u, 1024u, 4097u,
+                               (1u << 20) + 3u, 5u << 20}) {
+            auto a = random_bytes(la, static_cast<std::uint32_t>(la * 31 + lb));
+            auto b = random_bytes(lb, static_cast<std::uint32_t>(lb * 17 + la));
+            EXPECT_EQ(crc32c_combine(crc32c(a), crc32c(b), b.size()), reference_crc(a + b))
+                << la << " + " << lb;
+        }
+}
+
+// A record-batch-shaped body: each part's checksum built from its 21-byte header and the
+// CRC of the rest, then the parts combined in order.
+TEST(Crc32c, CombineChainsOverManyParts) {
+    std::string all;
+    std::uint32_t combined = 0;
+    for (std::uint32_t i = 0; i < 40; ++i) {
+        auto part = random_bytes(21 + (i * 7919) % 5000, i);
+        auto head = std::string_view(part).substr(0, 21);
+        auto rest = std::string_view(part).substr(21);
+        auto part_crc = crc32c_combine(crc32c(head), crc32c(rest), rest.size());
+        combined = crc32c_combine(combined, part_crc, part.size());
+        all += part;
+    }
+    EXPECT_EQ(combined, crc32c(all));
+}
+
 }  // namespace
 }  // namespace hako::protocol

@@ -307,6 +307,22 @@ TEST(BatchPatch, LogAppendTimeRecomputesCrc) {
     EXPECT_EQ(decode_records(batch, limit), decode_records(golden2, limit));
 }
 
+// The checksum of a whole batch from its carried CRC equals a pass over every byte, also
+// after the header patches the broker makes (they are outside the carried CRC).
+TEST(BatchPatch, WholeBatchChecksumFromTheCarriedCrc) {
+    auto batch = golden2;
+    EXPECT_EQ(whole_batch_crc32c(batch), crc32c(batch));
+    set_base_offset(batch, 77);
+    set_partition_leader_epoch(batch, 5);
+    EXPECT_EQ(whole_batch_crc32c(batch), crc32c(batch));
+    set_log_append_time(batch, 1800000000000);
+    EXPECT_EQ(whole_batch_crc32c(batch), crc32c(batch));
+    // It trusts the carried CRC: a batch whose CRC is wrong gets a wrong checksum (the S3
+    // server then refuses the object rather than storing a corrupt one).
+    batch.back() ^= 1;
+    EXPECT_NE(whole_batch_crc32c(batch), crc32c(batch));
+}
+
 TEST(BatchPatch, RejectsNonBatch) {
     std::string tiny = "short";
     EXPECT_THROW(set_base_offset(tiny, 1), batch_error);

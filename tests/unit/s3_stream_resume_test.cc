@@ -162,7 +162,7 @@ TEST(S3Stream, AnObjectChangedMidTransferEndsWith412) {
 
 TEST(S3Payload, UnsignedPayloadCarriesTheBodysCrc32cAndSignedTheSha256) {
     const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: \"e\"\r\n\r\n";
-    scripted_server server({ok, ok, ok});
+    scripted_server server({ok, ok, ok, ok});
     asio::io_context io;
     auto cfg = local(server.port());
     cfg.sign_payload = false;
@@ -176,12 +176,17 @@ TEST(S3Payload, UnsignedPayloadCarriesTheBodysCrc32cAndSignedTheSha256) {
         co_await std::move(b);
         auto c = signed_client.put("k", "123456789");
         co_await std::move(c);
+        // a checksum the caller already has is sent as given, the body not read for it
+        auto d = unsigned_client.put_parts("k", {"1234", "56789"}, put_condition::none, {},
+                                           0x12345678u);
+        co_await std::move(d);
     };
     auto fut = asio::co_spawn(io, puts(), asio::use_future);
     io.run();
     fut.get();
     server.join();
-    ASSERT_EQ(server.requests().size(), 3u);
+    ASSERT_EQ(server.requests().size(), 4u);
+    EXPECT_TRUE(has_header(server.requests()[3], "x-amz-checksum-crc32c: EjRWeA==")) << server.requests()[3];
     for (int i : {0, 1}) {
         const auto& head = server.requests()[i];
         EXPECT_TRUE(has_header(head, "x-amz-content-sha256: UNSIGNED-PAYLOAD")) << head;

@@ -295,6 +295,7 @@ struct client::impl {
         std::optional<std::pair<std::int64_t, std::int64_t>> range;  // asked for, with sink
         std::int64_t delivered = 0;  // bytes given to the sink
         std::string etag;            // of the version being streamed
+        std::optional<std::uint32_t> crc32c;  // of the parts, when the caller knows it
     };
 
     struct attempt_result {
@@ -493,8 +494,13 @@ struct client::impl {
         for (auto p : x.parts) size += p.size();
         if (cfg.sign_payload || size == 0)
             return x.parts.empty() ? sha256_hex(spec.body) : sha256_hex(x.parts);
-        std::uint32_t crc = protocol::crc32c(spec.body);
-        for (auto p : x.parts) crc = protocol::crc32c(p, crc);
+        std::uint32_t crc = 0;
+        if (x.crc32c && spec.body.empty()) {
+            crc = *x.crc32c;
+        } else {
+            crc = protocol::crc32c(spec.body);
+            for (auto p : x.parts) crc = protocol::crc32c(p, crc);
+        }
         const char be[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16),
                             static_cast<char>(crc >> 8), static_cast<char>(crc)};
         spec.headers.emplace_back("x-amz-checksum-crc32c", base64_encode(std::string_view(be, 4)));
@@ -572,13 +578,15 @@ awaitable<response> client::get_stream(std::string key,
 }
 
 awaitable<response> client::put_parts(std::string key, std::vector<std::string_view> parts,
-                                      put_condition cond, std::string etag) {
+                                      put_condition cond, std::string etag,
+                                      std::optional<std::uint32_t> crc32c) {
     impl::request_spec s{http::verb::put, impl_->path_for(key), {}, {}, {}, false};
     s.headers.emplace_back("Content-Type", "application/octet-stream");
     if (cond == put_condition::if_none_match_any) s.headers.emplace_back("If-None-Match", "*");
     if (cond == put_condition::if_match) s.headers.emplace_back("If-Match", etag);
     impl::transfer x;
     x.parts = std::move(parts);
+    x.crc32c = crc32c;
     auto op = impl_->run(std::move(s), std::move(x));
     co_return co_await std::move(op);
 }

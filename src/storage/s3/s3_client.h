@@ -118,9 +118,13 @@ public:
     awaitable<response> put(std::string key, std::string body,
                             put_condition cond = put_condition::none, std::string etag = {});
     // PUT of a body given in parts, hashed and sent without concatenating them. The parts
-    // must stay valid until the returned awaitable completes.
+    // must stay valid until the returned awaitable completes. `crc32c`: the body's CRC32C
+    // when the caller already has it (record batches carry their own), so the unsigned
+    // mode need not read the body for its checksum header; a wrong value makes S3 refuse
+    // the PUT.
     awaitable<response> put_parts(std::string key, std::vector<std::string_view> parts,
-                                  put_condition cond = put_condition::none, std::string etag = {});
+                                  put_condition cond = put_condition::none, std::string etag = {},
+                                  std::optional<std::uint32_t> crc32c = {});
     awaitable<response> del(std::string key, std::string if_match = {});
     // ListObjectsV2 of `prefix`, up to max_keys, after `start_after` or a continuation token.
     awaitable<list_result> list(std::string prefix, std::string start_after = {},

@@ -7,6 +7,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "protocol/crc32c.h"
 #include "protocol/record_batch.h"
 #include "storage/producer_state.h"
 #include "storage/s3/s3_engine.h"
@@ -300,6 +301,7 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         const auto base = st.next;
         std::vector<std::string_view> parts;  // the object: the batches, sent as they are
         std::size_t body_size = 0;
+        std::uint32_t body_crc = 0;  // for x-amz-checksum-crc32c, from the batches' own CRCs
         std::int64_t max_ts = -1;
         std::vector<std::pair<pending_append*, std::int64_t>> placed;
         for (auto& p : group) {
@@ -326,6 +328,8 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
             st.next += req.record_count;
             max_ts = std::max(max_ts, req.max_timestamp);
             parts.push_back(req.batch);
+            body_crc = protocol::crc32c_combine(body_crc, protocol::whole_batch_crc32c(req.batch),
+                                                req.batch.size());
             body_size += req.batch.size();
         }
         if (parts.empty()) co_return;  // duplicates and refusals only
@@ -337,7 +341,8 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         };
         const auto name = offset_name(base) + ".batch";
         const auto sent = std::chrono::steady_clock::now();
-        auto pop = client_->put_parts(prefix + name, parts, put_condition::if_none_match_any);
+        auto pop = client_->put_parts(prefix + name, parts, put_condition::if_none_match_any, {},
+                                      body_crc);
         auto r = co_await std::move(pop);
         bool ours = r.ok();
         std::string found;
