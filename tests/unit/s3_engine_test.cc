@@ -205,6 +205,34 @@ TEST_F(S3Engine, DeletedObjectsWaitOutTheirDelayAndAStaleWriterWalksPastThem) {
     EXPECT_EQ(doc.next, 6) << "the pass also stored the chain A left unsaved";
 }
 
+// Retention run by one broker over objects another broker wrote and has not stored yet:
+// the log start moves into the chain, the writer (whose view still has the old start)
+// goes on appending at the end, and readers see dense offsets from the new start.
+TEST_F(S3Engine, RetentionOnAnotherBrokerWhileTheWriterGoesOn) {
+    auto a = open("&checkpoint_objects=1000&checkpoint_ms=600000");
+    topic_info t{"kept", {}, 1, {}};
+    ASSERT_EQ(run(a->create_topic(t)), error_code::none);
+    for (int i = 0; i < 6; ++i)
+        ASSERT_EQ(run(a->append(request("kept", batch(1, "a" + std::to_string(i))))).base_offset, i);
+    auto b = open("&poll_ms=1");  // its reads look past what it knows every time
+    retention_policy keep_two;
+    keep_two.retention_bytes = 2 * static_cast<std::int64_t>(batch(1, "a0").size());
+    auto o = run(b->maintain("kept", 0, keep_two));
+    EXPECT_EQ(o.log_start, 4);
+    EXPECT_EQ(o.high_watermark, 6);
+    for (int i = 6; i < 9; ++i)
+        ASSERT_EQ(run(a->append(request("kept", batch(1, "a" + std::to_string(i))))).base_offset, i);
+    EXPECT_EQ(base_offsets(*b, "kept").size(), 0u) << "fetch at 0 is below the log start";
+    auto f = run(b->fetch("kept", 0, 4, 1 << 20, isolation::read_uncommitted));
+    ASSERT_EQ(f.error, error_code::none);
+    EXPECT_EQ(f.log_start, 4);
+    EXPECT_EQ(f.high_watermark, 9);
+    std::vector<std::int64_t> got;
+    for (auto bv : protocol::split_batches(f.records, false))
+        got.push_back(protocol::read_batch_header(bv).base_offset);
+    EXPECT_EQ(got, (std::vector<std::int64_t>{4, 5, 6, 7, 8}));
+}
+
 // A write is acknowledged once its object is created; the watermark document is stored
 // later (every checkpoint_objects objects or checkpoint_ms). Another broker reads the
 // acknowledged records meanwhile, and appends after them.

@@ -491,12 +491,16 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
     // Below the known end the index is known (objects never change); at or past it new
     // objects may exist: follow the chain (a 404 when nothing is new). The document itself
     // is re-read (a 304 when unchanged) for what only it says: the log start.
+    // Both at most every poll_ms otherwise, so the high watermark a fetch behind the end
+    // reports is as fresh as that too.
+    bool probe_too = offset >= c->st.next;
     if (!c->loaded || offset < c->st.log_start || offset > c->st.next ||
         std::chrono::steady_clock::now() - c->read_at > opts_.poll) {
         auto op = refresh(*t, partition);
         c = co_await std::move(op);
+        probe_too = true;
     }
-    if (offset >= c->st.next) {
+    if (probe_too) {
         auto pop = probe(*t, partition, *c);
         co_await std::move(pop);
     }
