@@ -153,7 +153,7 @@ TEST_F(S3Engine, AStaleWriterWhoseOffsetWasDeletedLandsAtTheRealEnd) {
     ASSERT_EQ(run(a->create_topic(t)), error_code::none);
     ASSERT_EQ(run(a->append(request("stale", batch(1, "a")))).base_offset, 0);  // A: next = 1
     // Broker B writes on and DeleteRecords removes the objects at 0..3, the one at 1 included.
-    auto b = open("&delete_delay_ms=0");
+    auto b = open("&delete_delay_ms=0&poll_ms=1");  // B's reads see A's writes at once
     for (int i = 0; i < 3; ++i) ASSERT_EQ(run(b->append(request("stale", batch(1, "b")))).error, error_code::none);
     ASSERT_EQ(run(b->delete_records("stale", 0, 4)).log_start, 4);
     // A still believes next = 1: its create-only PUT at 1 succeeds on a passed offset. The
@@ -178,7 +178,7 @@ TEST_F(S3Engine, DeletedObjectsWaitOutTheirDelayAndAStaleWriterWalksPastThem) {
     topic_info t{"delayed", {}, 1, {}};
     ASSERT_EQ(run(a->create_topic(t)), error_code::none);
     ASSERT_EQ(run(a->append(request("delayed", batch(1, "a")))).base_offset, 0);
-    auto b = open("&delete_delay_ms=1500");
+    auto b = open("&delete_delay_ms=1500&poll_ms=1");
     for (int i = 0; i < 3; ++i) ASSERT_EQ(run(b->append(request("delayed", batch(1, "b")))).error, error_code::none);
     ASSERT_EQ(run(b->delete_records("delayed", 0, 4)).log_start, 4);
     auto dir = "log/" + uuid_hex(t.id) + "/0/";

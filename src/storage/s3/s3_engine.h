@@ -138,6 +138,7 @@ private:
         // delete_delay: when the document was read, or our own object at the end created.
         std::chrono::steady_clock::time_point known_at{};
         std::chrono::steady_clock::time_point unsaved_since{};  // first object past the document
+        std::chrono::steady_clock::time_point probed_at{};  // the chain last followed
         bool loaded = false;
         bool checkpointing = false;  // a background_checkpoint is running
     };

@@ -110,6 +110,7 @@ awaitable<s3_engine::cached_state*> s3_engine::refresh(const topic_info& t,
 
 awaitable<void> s3_engine::probe(const topic_info& t, std::int32_t partition, cached_state& c) {
     const auto prefix = part_prefix(t, partition);
+    c.probed_at = std::chrono::steady_clock::now();
     for (int step = 0; step < 1000; ++step) {
         const auto at = c.st.next;
         const auto name = offset_name(at) + ".batch";
@@ -488,14 +489,16 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
         co_return out;
     }
     auto* c = &state_slot(*t, partition);
-    // Below the known end the index is known (objects never change); at or past it new
-    // objects may exist: follow the chain (a 404 when nothing is new). The document itself
-    // is re-read (a 304 when unchanged) for what only it says: the log start.
-    // Both at most every poll_ms otherwise, so the high watermark a fetch behind the end
-    // reports is as fresh as that too.
-    bool probe_too = offset >= c->st.next;
+    // Below the known end the index is known (objects never change). Past it, or at it
+    // once poll_ms has passed, follow the chain (a 404 when nothing is new): this broker's
+    // own appends are in its view already and wake the fetch themselves; other brokers'
+    // are seen within poll_ms, as the broker's long poll re-reads that often. The
+    // document itself is re-read (a 304 when unchanged) every poll_ms too, for what only
+    // it says (the log start), so the high watermark a fetch reports is that fresh.
+    const auto now = std::chrono::steady_clock::now();
+    bool probe_too = offset > c->st.next || (offset == c->st.next && now - c->probed_at > opts_.poll);
     if (!c->loaded || offset < c->st.log_start || offset > c->st.next ||
-        std::chrono::steady_clock::now() - c->read_at > opts_.poll) {
+        now - c->read_at > opts_.poll) {
         auto op = refresh(*t, partition);
         c = co_await std::move(op);
         probe_too = true;
