@@ -233,6 +233,32 @@ TEST_F(S3Engine, RetentionOnAnotherBrokerWhileTheWriterGoesOn) {
     EXPECT_EQ(got, (std::vector<std::int64_t>{4, 5, 6, 7, 8}));
 }
 
+// Another broker stores part of a writer's chain in the document (its retention pass
+// checkpoints what it found); the writer, re-reading that document, keeps the rest of its
+// chain, and its next checkpoint stores everything.
+TEST_F(S3Engine, AWriterKeepsItsChainWhenAnotherBrokerStoresPartOfIt) {
+    auto a = open("&checkpoint_objects=1000&checkpoint_ms=600000&poll_ms=1");
+    topic_info t{"partly", {}, 1, {}};
+    ASSERT_EQ(run(a->create_topic(t)), error_code::none);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(run(a->append(request("partly", batch(1, "a")))).base_offset, i);
+    auto b = open();
+    retention_policy none;
+    EXPECT_EQ(run(b->maintain("partly", 0, none)).high_watermark, 3);  // stores 0..2
+    auto dir = "log/" + uuid_hex(t.id) + "/0/";
+    EXPECT_EQ(decode_state(run(a->s3().get(a->key(dir + "state.json"))).body).next, 3);
+    for (int i = 3; i < 5; ++i) ASSERT_EQ(run(a->append(request("partly", batch(1, "a")))).base_offset, i);
+    // A re-reads the document (poll_ms=1): next = 3 there, 5 in its view.
+    EXPECT_EQ(run(a->offsets("partly", 0)).high_watermark, 5);
+    EXPECT_EQ(run(a->append(request("partly", batch(1, "a")))).base_offset, 5);
+    EXPECT_EQ(run(a->maintain("partly", 0, none)).high_watermark, 6);  // stores 3..5
+    auto doc = decode_state(run(a->s3().get(a->key(dir + "state.json"))).body);
+    EXPECT_EQ(doc.next, 6);
+    ASSERT_EQ(doc.objects.size(), 6u);
+    for (std::int64_t i = 0; i < 6; ++i) EXPECT_EQ(doc.objects[static_cast<std::size_t>(i)].base, i);
+    auto c = open();
+    EXPECT_EQ(base_offsets(*c, "partly"), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5}));
+}
+
 // A write is acknowledged once its object is created; the watermark document is stored
 // later (every checkpoint_objects objects or checkpoint_ms). Another broker reads the
 // acknowledged records meanwhile, and appends after them.
