@@ -12,12 +12,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 [[noreturn]] void unexpected(const char* what, const response& r) {
     throw std::runtime_error(std::string("s3: ") + what + " answered HTTP " +
                              std::to_string(r.status) + ": " + r.body.substr(0, 200));

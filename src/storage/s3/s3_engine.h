@@ -44,6 +44,14 @@ struct url_options {
 // s3://bucket/[prefix][?param=value&...]; throws std::invalid_argument.
 url_options parse_url(std::string_view url);
 
+// Wall-clock milliseconds since the epoch: lease expiries and retired keys' deadlines,
+// which other brokers read.
+inline std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 // f(header, batch bytes) for each record batch of an object's bytes; throws
 // std::runtime_error on a truncated batch.
 template <class F>

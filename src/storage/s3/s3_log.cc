@@ -21,12 +21,6 @@ namespace {
 
 constexpr std::size_t max_uncompressed = 256u << 20;
 
-std::int64_t wall_clock_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // Folds an object found in storage into a watermark (the "help" path): its offsets, and
 // the sequences of the idempotent producers whose batches it holds.
 void fold_object(partition_state& st, const std::string& name, std::string_view body) {
@@ -449,7 +443,7 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         std::size_t unsaved = 0;
         for (auto it = cur.st.objects.rbegin(); it != cur.st.objects.rend() && it->base >= cur.stored_next; ++it)
             ++unsaved;
-        const bool due_deletes = !cur.st.retired.empty() && cur.st.retired.front().due_ms <= wall_clock_ms();
+        const bool due_deletes = !cur.st.retired.empty() && cur.st.retired.front().due_ms <= wall_ms();
         if (!cur.checkpointing &&
             (due_deletes || unsaved >= opts_.checkpoint_objects ||
              (unsaved > 0 && std::chrono::steady_clock::now() - cur.unsaved_since >= opts_.checkpoint_interval))) {

@@ -15,12 +15,6 @@ namespace {
 
 constexpr std::size_t max_uncompressed = 256u << 20;
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // Drops the object entries and segments wholly below the log start; returns their names.
 std::vector<std::string> drop_below_start(partition_state& st) {
     std::vector<std::string> gone;
