@@ -173,6 +173,13 @@ private:
     static void adopt(cached_state& c, partition_state doc, std::string etag);
     // Follows the chain past st.next (a GET per object, 404 at the end).
     awaitable<void> probe(const topic_info& t, std::int32_t partition, cached_state& c);
+    // refresh() then probe(): the partition as it is now, for reads that must not lag.
+    awaitable<cached_state*> latest(const topic_info& t, std::int32_t partition);
+    // Folds an object found at c.st.next into the view (and the object cache).
+    void take_in(cached_state& c, const std::string& prefix, const std::string& name,
+                 std::string body);
+    // checkpoint() then purge_retired().
+    awaitable<void> catch_up(const topic_info& t, std::int32_t partition, cached_state& c);
     // Stores the chain in the watermark document (swap, re-read and retry on a lost race).
     awaitable<void> checkpoint(const topic_info& t, std::int32_t partition, cached_state& c);
     // checkpoint() and purge_retired() started after an append, which does not wait for it.

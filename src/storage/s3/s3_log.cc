@@ -113,12 +113,32 @@ awaitable<void> s3_engine::probe(const topic_info& t, std::int32_t partition, ca
         if (r.status == 404) co_return;  // the end of the log
         if (!r.ok()) throw std::runtime_error("s3: GET object answered HTTP " + std::to_string(r.status));
         if (c.st.next != at) continue;  // extended meanwhile (another probe, an append)
-        fold_object(c.st, name, r.body);
-        if (c.unsaved_since == std::chrono::steady_clock::time_point{})
-            c.unsaved_since = std::chrono::steady_clock::now();
-        cache_object(prefix + name,
-                     std::make_shared<const object_body>(object_body{{std::move(r.body)}}));
+        take_in(c, prefix, name, std::move(r.body));
     }
+}
+
+awaitable<s3_engine::cached_state*> s3_engine::latest(const topic_info& t,
+                                                       std::int32_t partition) {
+    auto op = refresh(t, partition);
+    auto* c = co_await std::move(op);
+    auto pop = probe(t, partition, *c);
+    co_await std::move(pop);
+    co_return c;
+}
+
+void s3_engine::take_in(cached_state& c, const std::string& prefix, const std::string& name,
+                        std::string body) {
+    fold_object(c.st, name, body);
+    if (c.unsaved_since == std::chrono::steady_clock::time_point{})
+        c.unsaved_since = std::chrono::steady_clock::now();
+    cache_object(prefix + name, std::make_shared<const object_body>(object_body{{std::move(body)}}));
+}
+
+awaitable<void> s3_engine::catch_up(const topic_info& t, std::int32_t partition, cached_state& c) {
+    auto cop = checkpoint(t, partition, c);
+    co_await std::move(cop);
+    auto pop = purge_retired(t, partition, c);
+    co_await std::move(pop);
 }
 
 awaitable<void> s3_engine::checkpoint(const topic_info& t, std::int32_t partition,
@@ -138,11 +158,8 @@ awaitable<void> s3_engine::checkpoint(const topic_info& t, std::int32_t partitio
 awaitable<void> s3_engine::background_checkpoint(topic_info t, std::int32_t partition) {
     auto& c = state_slot(t, partition);
     try {
-        auto cop = checkpoint(t, partition, c);
-        co_await std::move(cop);
-        // Deletes that came due (also for topics the retention pass skips).
-        auto pop = purge_retired(t, partition, c);
-        co_await std::move(pop);
+        auto op = catch_up(t, partition, c);  // deletes that came due too (also for topics
+        co_await std::move(op);               // the retention pass skips)
     } catch (const std::exception&) {
         // The objects are committed whatever happens here: the next checkpoint (or a
         // retention pass) stores them.
@@ -358,13 +375,7 @@ awaitable<void> s3_engine::flush(const topic_info& t, std::int32_t partition,
         if (!ours) {
             // Someone else committed at `base` (and may have died before storing the
             // watermark): take its object into our view and decide our batches again past it.
-            if (cur.st.next == base) {
-                fold_object(cur.st, name, found);
-                if (cur.unsaved_since == std::chrono::steady_clock::time_point{})
-                    cur.unsaved_since = std::chrono::steady_clock::now();
-                cache_object(prefix + name, std::make_shared<const object_body>(
-                                                object_body{{std::move(found)}}));
-            }
+            if (cur.st.next == base) take_in(cur, prefix, name, std::move(found));
             continue;
         }
         object_entry e{base, st.next - 1, max_ts, static_cast<std::int64_t>(body_size), name};
@@ -544,10 +555,8 @@ awaitable<fetch_result> s3_engine::fetch(std::string_view topic, std::int32_t pa
             if (!out.records.empty() && out.records.size() >= limit) break;
         }
         if (!gone) co_return out;
-        auto op = refresh(*t, partition);  // retention moved the log start under us
+        auto op = latest(*t, partition);  // retention moved the log start under us
         c = co_await std::move(op);
-        auto pop = probe(*t, partition, *c);
-        co_await std::move(pop);
     }
     co_return out;
 }
@@ -556,10 +565,8 @@ awaitable<partition_offsets> s3_engine::offsets(std::string_view topic, std::int
     auto rop = resolve(topic, partition);
     auto t = co_await std::move(rop);
     if (!t) co_return partition_offsets{error_code::unknown_topic_or_partition};
-    auto op = refresh(*t, partition);
+    auto op = latest(*t, partition);
     auto& c = *co_await std::move(op);
-    auto pop = probe(*t, partition, c);
-    co_await std::move(pop);
     co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
 }
 
@@ -569,11 +576,8 @@ awaitable<timestamp_lookup> s3_engine::offset_for_timestamp(std::string_view top
     auto rop = resolve(topic, partition);
     auto t = co_await std::move(rop);
     if (!t) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
-    auto op = refresh(*t, partition);
-    auto* c = co_await std::move(op);
-    auto pop = probe(*t, partition, *c);
-    co_await std::move(pop);
-    auto st = c->st;
+    auto op = latest(*t, partition);
+    auto st = (co_await std::move(op))->st;
     auto eop = all_entries(*t, partition, st);
     for (const auto& e : co_await std::move(eop)) {
         if (e.max_timestamp < ts) continue;  // record timestamps, from the batch headers
@@ -603,11 +607,8 @@ awaitable<timestamp_lookup> s3_engine::max_timestamp(std::string_view topic,
     auto rop = resolve(topic, partition);
     auto t = co_await std::move(rop);
     if (!t) co_return timestamp_lookup{error_code::unknown_topic_or_partition};
-    auto op = refresh(*t, partition);
-    auto* c = co_await std::move(op);
-    auto pop = probe(*t, partition, *c);
-    co_await std::move(pop);
-    auto st = c->st;
+    auto op = latest(*t, partition);
+    auto st = (co_await std::move(op))->st;
     auto eop = all_entries(*t, partition, st);
     auto entries = co_await std::move(eop);
     std::int64_t top = -1;

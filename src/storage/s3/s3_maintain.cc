@@ -71,10 +71,8 @@ awaitable<partition_offsets> s3_engine::delete_records(std::string_view topic,
     auto t = co_await std::move(rop);
     if (!t) co_return partition_offsets{error_code::unknown_topic_or_partition};
     for (;;) {
-        auto op = refresh(*t, partition);
+        auto op = latest(*t, partition);
         auto& c = *co_await std::move(op);
-        auto pop = probe(*t, partition, c);
-        co_await std::move(pop);
         auto target = offset == -1 ? c.st.next : offset;
         if (target < 0 || target > c.st.next)
             co_return partition_offsets{error_code::offset_out_of_range};
@@ -106,10 +104,8 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
     if (!t) co_return partition_offsets{error_code::unknown_topic_or_partition};
     const auto prefix = part_prefix(*t, partition);
     for (int attempt = 0; attempt < 20; ++attempt) {
-        auto op = refresh(*t, partition);
+        auto op = latest(*t, partition);
         auto& c = *co_await std::move(op);
-        auto pop = probe(*t, partition, c);
-        co_await std::move(pop);
         auto eop = all_entries(*t, partition, c.st);
         auto entries = co_await std::move(eop);
         auto next = c.st;
@@ -232,10 +228,8 @@ awaitable<partition_offsets> s3_engine::maintain(std::string_view topic, std::in
         if (!changed) {
             // Periodic care: store a chain its writer left unsaved (it may have died), and
             // delete what is due.
-            auto cop = checkpoint(*t, partition, c);
+            auto cop = catch_up(*t, partition, c);
             co_await std::move(cop);
-            auto dop = purge_retired(*t, partition, c);
-            co_await std::move(dop);
             co_return partition_offsets{error_code::none, c.st.log_start, c.st.next, c.st.next};
         }
         for (const auto& seg : next.segments)
