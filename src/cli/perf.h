@@ -76,7 +76,6 @@ extern std::atomic<bool> interrupted;
 void catch_interrupt();
 
 double now_s();                // steady clock, seconds
-std::uint64_t now_ns();        // steady clock, nanoseconds
 std::int64_t wall_us();        // system clock, microseconds since the epoch
 
 result run_produce(const options& o);

@@ -1,6 +1,7 @@
 // `hako perf produce`: N producer threads, each with its own rd_kafka_t and a poller thread
 // that serves delivery reports as soon as they arrive (so the ack latency is not inflated by
-// the producing loop's pacing). Latency runs from the produce() call to the delivery report.
+// the producing loop's pacing). Latency runs from the produce() call to the delivery report
+// (librdkafka's own stamp, rd_kafka_message_latency).
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -29,8 +30,9 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
         if (ctx->first_error.empty()) ctx->first_error = rd_kafka_err2str(m->err);
         return;
     }
-    auto sent = reinterpret_cast<std::uintptr_t>(m->_private);
-    ctx->latency_us.record((now_ns() - sent) / 1000);
+    // librdkafka stamps every message when produce() takes it: its latency is ours too.
+    const auto latency = rd_kafka_message_latency(m);
+    if (latency >= 0) ctx->latency_us.record(static_cast<std::uint64_t>(latency));
     ctx->counters->records.fetch_add(1, std::memory_order_relaxed);
     ctx->counters->bytes.fetch_add(static_cast<std::int64_t>(m->len), std::memory_order_relaxed);
 }
@@ -136,10 +138,9 @@ void produce_loop(const options& o, rd_kafka_t* rk, const std::string& pool, std
             if (deadline > 0 && now_s() >= deadline) break;
         }
         const char* payload = pool.data() + static_cast<std::size_t>(sent * 7919 % 4096);
-        void* sent_at = reinterpret_cast<void*>(static_cast<std::uintptr_t>(now_ns()));
         // flags 0: librdkafka neither copies nor frees the payload; the pool outlives it
         if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, const_cast<char*>(payload),
-                             o.record_size, nullptr, 0, sent_at) == -1) {
+                             o.record_size, nullptr, 0, nullptr) == -1) {
             auto e = rd_kafka_last_error();
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 std::this_thread::sleep_for(std::chrono::microseconds(200));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <memory>
+#include <string_view>
 #include <cstring>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -63,8 +65,26 @@ asio::awaitable<void> server::accept_loop() {
 // partition, coalesced — instead of one storage round trip after another. Every other
 // request starts after all earlier ones have finished and holds back the next until it
 // has finished itself, as before. Responses go out strictly in request order.
+// A request's bytes, allocated without the zero-fill std::string::resize would do before
+// megabytes of a producer's batches are read over it (~9% of an s3 broker's samples).
+struct frame_bytes {
+    std::unique_ptr<char[]> bytes;
+    std::size_t n = 0;
+    void allocate(std::size_t size) {
+        bytes.reset(new char[size]);  // default-initialised: every byte is read over
+        n = size;
+    }
+    void release() {
+        bytes.reset();
+        n = 0;
+    }
+    char* data() { return bytes.get(); }
+    std::size_t size() const { return n; }
+    std::string_view view() const { return {bytes.get(), n}; }
+};
+
 struct server::slot {
-    std::string frame;  // owned: the read buffer moves on while the request runs
+    frame_bytes frame;  // owned: the read buffer moves on while the request runs
     std::optional<broker::response_frame> response;
     std::exception_ptr error;  // closes the connection once earlier answers are out
     bool ordered = false;      // the next request may start
@@ -102,7 +122,7 @@ constexpr std::int16_t produce_key = 0;
 asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
                                           std::shared_ptr<slot> s) {
     try {
-        auto op = broker_.handle(s->frame, p->conn, [p, s] {
+        auto op = broker_.handle(s->frame.view(), p->conn, [p, s] {
             s->ordered = true;
             p->notify();
         });
@@ -111,7 +131,7 @@ asio::awaitable<void> server::run_request(std::shared_ptr<pipeline> p,
         s->error = std::current_exception();
     }
     p->pending_bytes -= s->frame.size();
-    std::string().swap(s->frame);  // the request's bytes are not needed for its answer
+    s->frame.release();  // the request's bytes are not needed for its answer
     s->ordered = s->done = true;
     p->notify();
 }
@@ -190,7 +210,7 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
                 // one copy less of every produced byte, and the read buffer never grows
                 // past initial_buffer + 4.
                 const std::size_t have = std::min<std::size_t>(end - begin - 4, size);
-                s->frame.resize(size);
+                s->frame.allocate(size);
                 std::memcpy(s->frame.data(), buf.data() + begin + 4, have);
                 begin += 4 + have;
                 if (begin == end) begin = end = 0;
@@ -210,13 +230,14 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
                     end += co_await p->socket.async_read_some(
                         asio::buffer(buf.data() + end, buf.size() - end), asio::use_awaitable);
                 }
-                s->frame.assign(buf.data() + begin + 4, size);
+                s->frame.allocate(size);
+                std::memcpy(s->frame.data(), buf.data() + begin + 4, size);
                 begin += size + 4u;
                 if (begin == end) begin = end = 0;
             }
             const bool produce =
-                (static_cast<std::uint8_t>(s->frame[0]) << 8 | static_cast<std::uint8_t>(s->frame[1])) ==
-                produce_key;
+                (static_cast<std::uint8_t>(s->frame.data()[0]) << 8 |
+                 static_cast<std::uint8_t>(s->frame.data()[1])) == produce_key;
             // Start gate: a produce request waits for room; anything else for all earlier
             // requests to finish. (The previous request is already ordered: see below.)
             auto full = [&] {

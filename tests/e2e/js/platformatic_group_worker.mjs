@@ -62,9 +62,19 @@ D.run(async () => {
     sinceFlush = 0
     if (!offsets.length) return
     inflight = consumer.commit({ offsets })
-      .catch(e => log({ ev: 'commit_failed', error: String(e) }))
+      .then(() => true)
+      .catch(e => {
+        log({ ev: 'commit_failed', error: String(e) })
+        // A commit refused while the group rebalances (REBALANCE_IN_PROGRESS, as in Kafka)
+        // is tried again at the next flush unless a newer position replaced it: otherwise a
+        // partition that has no more records keeps its last position uncommitted.
+        for (const o of offsets) {
+          if (!pending.has(o.partition)) pending.set(o.partition, { offset: o.offset, leaderEpoch: o.leaderEpoch })
+        }
+        return false
+      })
       .finally(() => { inflight = null })
-    await inflight
+    return await inflight
   }
   const timer = setInterval(flush, 200)
   // SIGTERM: commit what was logged, then close the stream. (The last commit used to follow
@@ -79,7 +89,8 @@ D.run(async () => {
     // a commit lost around a rebalance would otherwise never be repeated for a partition
     // that has no more records (seen in CI: all records read, one offset left short).
     for (const [partition, p] of latest) if (!pending.has(partition)) pending.set(partition, p)
-    await flush()
+    // Until the commit is taken (a rebalance may be completing right now), for up to 10 s.
+    for (let i = 0; i < 50 && await flush() === false; i++) await sleep(200)
     stream.close()
   })
   for await (const m of stream) {
