@@ -90,6 +90,28 @@ awaitable<void> broker::maintenance_loop() {
     }
 }
 
+awaitable<void> broker::save_loop() {
+    const auto every = engine_->save_interval();
+    while (every.count() > 0 && !stopping_) {
+        save_timer_.expires_after(every);
+        boost::system::error_code ec;
+        co_await save_timer_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        if (stopping_) break;
+        try {
+            co_await engine_->save_pending(every);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "hako: saving pending state failed: {}\n", e.what());
+        }
+    }
+    // Stopping: record everything, so whoever reads these partitions next starts from
+    // storage's own record instead of retracing this broker's writes.
+    try {
+        co_await engine_->save_pending(std::chrono::milliseconds(0));
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "hako: saving pending state at stop failed: {}\n", e.what());
+    }
+}
+
 namespace {
 
 response_frame make_frame(std::int32_t correlation_id, bool flexible_header, std::string body) {

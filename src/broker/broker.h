@@ -106,12 +106,17 @@ public:
     awaitable<void> maintenance_loop();
     // One pass; returns the number of partitions maintained.
     awaitable<int> maintain_once();
+    // Every storage save_interval(), records what the engine has held back that long
+    // (s3: idle partitions' chains); at stop(), everything. See storage::engine::save_pending.
+    awaitable<void> save_loop();
     void stop() {
         stopping_ = true;
         lease_timer_.cancel();
         maintenance_timer_.cancel();
+        save_timer_.cancel();
         groups_->stop();
     }
+    bool stopping() const { return stopping_; }
 
     // Handles one frame (header + body, without the size prefix). Returns the response
     // frame (header + body) or nullopt for no response. Throws protocol::decode_error (or
@@ -136,6 +141,7 @@ private:
     std::unique_ptr<group::coordinator> groups_;
     boost::asio::steady_timer lease_timer_{ex_};
     boost::asio::steady_timer maintenance_timer_{ex_};
+    boost::asio::steady_timer save_timer_{ex_};
     bool stopping_ = false;
 };
 

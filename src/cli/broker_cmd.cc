@@ -2,6 +2,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <fmt/core.h>
 #include <memory>
@@ -103,12 +104,27 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
     // every loop that starts later end at once (after giving up the lease).
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     std::exception_ptr failure;
-    auto stop_all = [&] {
-        srv.stop();
-        b.stop();
+    // Loops that still use storage once stopped (the lease give-up, the final save): the
+    // engine is shut down after them, or after a few seconds' grace if storage hangs.
+    int holding = 0;
+    bool finished = false;
+    boost::asio::steady_timer grace(io);
+    auto finish = [&] {
+        if (finished) return;
+        finished = true;
+        grace.cancel();
         engine_ptr->shutdown();
         boost::system::error_code ignored;
         signals.cancel(ignored);
+    };
+    auto stop_all = [&] {
+        srv.stop();
+        b.stop();
+        if (holding == 0) return finish();
+        grace.expires_after(std::chrono::seconds(5));
+        grace.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec) finish();
+        });
     };
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
@@ -121,9 +137,16 @@ int run(const broker_options& o, std::chrono::steady_clock::time_point started) 
             stop_all();
         }
     };
+    auto released = [&](std::exception_ptr e) {
+        --holding;
+        on_exit(e);
+        if (b.stopping() && holding == 0) finish();
+    };
     boost::asio::co_spawn(io, b.start(), [&](std::exception_ptr e) {
         if (e) return on_exit(e);
-        boost::asio::co_spawn(io, b.keep_lease(), on_exit);
+        holding += 2;
+        boost::asio::co_spawn(io, b.keep_lease(), released);
+        boost::asio::co_spawn(io, b.save_loop(), released);
         boost::asio::co_spawn(io, b.maintenance_loop(), on_exit);
         boost::asio::co_spawn(io, b.groups().run(), on_exit);
         if (o.silent) return;

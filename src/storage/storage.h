@@ -223,6 +223,15 @@ public:
     // processes that cannot notify this one; zero when every append is seen locally.
     virtual std::chrono::milliseconds poll_interval() const { return std::chrono::milliseconds(0); }
 
+    // What this process has written but not yet recorded where other brokers look first
+    // (s3: objects past a partition's watermark document, which readers otherwise find by
+    // following the chain, a GET per object): records what has waited at least `age`
+    // (zero: everything). The broker calls it every save_interval() and once when
+    // stopping, before shutdown(). Nothing acknowledged depends on it.
+    virtual awaitable<void> save_pending(std::chrono::milliseconds /*age*/) { co_return; }
+    // How often save_pending() is worth calling; zero: the engine holds nothing back.
+    virtual std::chrono::milliseconds save_interval() const { return std::chrono::milliseconds(0); }
+
     // The broker is shutting down: end background work (a LISTEN connection, timers) so
     // the event loop can run dry. Calls after this may fail.
     virtual void shutdown() {}

@@ -293,3 +293,43 @@ def test_killed_writer_loses_nothing_it_acknowledged(tmp_path):
         _check_log(lambda p: b.bootstrap, "lazy", 3, acked, 3300)
     finally:
         assert not b.stop()
+
+
+def test_stopped_broker_stores_its_chains_and_gives_up_its_lease(tmp_path):
+    """SIGTERM: before it exits, a broker stores the watermark documents its writes left
+    behind (the next reader starts from them instead of following chains) and gives up its
+    registration lease, so Metadata on the other brokers stops listing it at once."""
+    url = s3_url("stopped-" + uuid.uuid4().hex[:8])
+    lazy = url + "&checkpoint_objects=100000&checkpoint_ms=600000"
+    a = Broker(tmp_path, "s3a", storage=lazy, partitions=3).start()
+    G.create_topic(a.bootstrap, "tidy", 3)
+    acked, errors = _produce_from_each([a], "tidy", 3, 900, tag="a")
+    assert not errors, errors[:5]
+    prefix = url.split("?")[0].split("/", 3)[3]
+    endpoint = os.environ["HAKO_E2E_S3_ENDPOINT"].rstrip("/")
+
+    def keys(under):
+        listing = urllib.request.urlopen(
+            f"{endpoint}/hako-e2e?list-type=2&prefix={prefix}/{under}", timeout=10).read().decode()
+        import re
+        return re.findall(r"<Key>([^<]+)</Key>", listing)
+
+    def get(key):
+        # moto_server refuses an anonymous GET of a private object but, by default, does not
+        # check signatures: any SigV4-shaped Authorization header will do.
+        auth = ("AWS4-HMAC-SHA256 Credential=hako/20260101/us-east-1/s3/aws4_request, "
+                "SignedHeaders=host, Signature=" + "0" * 64)
+        req = urllib.request.Request(f"{endpoint}/hako-e2e/{key}", headers={
+            "Authorization": auth, "x-amz-date": "20260101T000000Z",
+            "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+    assert not [k for k in keys("log/") if k.endswith("state.json")], "stored before the stop"
+    assert not a.stop()
+    stopped_ms = time.time() * 1000
+    docs = [get(k) for k in keys("log/") if k.endswith("state.json")]
+    assert len(docs) == 3, docs
+    assert sorted(d["next"] for d in docs) == sorted(
+        sum(1 for (p, _o) in acked if p == part) for part in range(3))
+    (lease,) = keys("cluster/brokers/")
+    assert get(lease)["expires_ms"] <= stopped_ms, "the lease was not given up"

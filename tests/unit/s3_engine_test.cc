@@ -284,6 +284,39 @@ TEST_F(S3Engine, AcknowledgedWritesAreReadBeforeTheWatermarkIsStored) {
     EXPECT_EQ(base_offsets(*a, "lazy"), (std::vector<std::int64_t>{0, 2, 4, 6, 7}));
 }
 
+// What the broker's save loop asks for: an idle partition's chain stored once it is old
+// enough, everything at stop, and nothing for a topic that is gone (deleted through this
+// broker, or through another one this broker has not heard from).
+TEST_F(S3Engine, PendingChainsAreSavedWhenOldEnoughAndNeverForADeletedTopic) {
+    auto a = open("&checkpoint_objects=1000&checkpoint_ms=600000");
+    EXPECT_EQ(a->save_interval(), std::chrono::milliseconds(600000));
+    topic_info t{"idle", {}, 1, {}}, here{"gone-here", {}, 1, {}}, there{"gone-there", {}, 1, {}};
+    for (auto* x : {&t, &here, &there}) {
+        ASSERT_EQ(run(a->create_topic(*x)), error_code::none);
+        for (int i = 0; i < 3; ++i)
+            ASSERT_EQ(run(a->append(request(x->name, batch(2, "s" + std::to_string(i))))).base_offset, 2 * i);
+    }
+    auto doc_of = [&](const topic_info& x) {
+        return run(a->s3().get(a->key("log/" + uuid_hex(x.id) + "/0/state.json")));
+    };
+    for (auto* x : {&t, &here, &there}) ASSERT_EQ(doc_of(*x).status, 404) << x->name;
+    run(a->save_pending(std::chrono::milliseconds(600000)));  // none has waited that long
+    EXPECT_EQ(doc_of(t).status, 404);
+
+    ASSERT_EQ(run(a->delete_topic("gone-here")), error_code::none);
+    auto b = open();
+    ASSERT_EQ(run(b->delete_topic("gone-there")), error_code::none);
+    run(a->save_pending(std::chrono::milliseconds(0)));  // stopping: everything
+    auto doc = doc_of(t);
+    ASSERT_EQ(doc.status, 200);
+    EXPECT_EQ(decode_state(doc.body).next, 6);
+    EXPECT_EQ(decode_state(doc.body).objects.size(), 3u);
+    EXPECT_EQ(doc_of(here).status, 404);
+    EXPECT_EQ(doc_of(there).status, 404);
+    // Stored, so a reader needs no chain: its first offsets() reads one document.
+    EXPECT_EQ(run(b->offsets("idle", 0)).high_watermark, 6);
+}
+
 TEST_F(S3Engine, GroupNamesCannotCollideWithOffsetDocuments) {
     auto e = open();
     ASSERT_TRUE(run(e->store_group("g", "state-of-g", 0)).has_value());

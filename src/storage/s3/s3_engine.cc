@@ -340,7 +340,11 @@ awaitable<error_code> s3_engine::delete_topic(std::string_view name) {
     std::vector<std::string> keys;
     auto ll = list_all(key("log/" + uuid_hex(t->first.id) + "/"));
     for (auto& e : co_await std::move(ll)) keys.push_back(std::move(e.key));
-    std::erase_if(states_, [&](const auto& kv) { return kv.first.first == uuid_hex(t->first.id); });
+    std::erase_if(states_, [&](const auto& kv) {
+        if (kv.first.first != uuid_hex(t->first.id)) return false;
+        kv.second->dropped = true;  // a checkpoint still running must not store a document
+        return true;
+    });
     auto del = delete_objects(std::move(keys));
     co_await std::move(del);
     co_return error_code::none;

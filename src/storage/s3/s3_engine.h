@@ -128,6 +128,9 @@ public:
                                    std::vector<std::pair<std::string, std::int32_t>> parts) override;
 
     std::chrono::milliseconds poll_interval() const override { return opts_.poll; }
+    // Checkpoints partitions whose chain past the document is older than `age`.
+    awaitable<void> save_pending(std::chrono::milliseconds age) override;
+    std::chrono::milliseconds save_interval() const override { return opts_.checkpoint_interval; }
     void shutdown() override;
 
     client& s3() { return *client_; }  // for tests
@@ -149,6 +152,8 @@ private:
         std::chrono::steady_clock::time_point probed_at{};  // the chain last followed
         bool loaded = false;
         bool checkpointing = false;  // a background_checkpoint is running
+        bool dropped = false;        // the topic was deleted here: store nothing more
+        protocol::uuid topic_id{};   // the log's keys depend on the topic id only
     };
     using part_key = std::pair<std::string, std::int32_t>;  // topic id hex, partition
 
@@ -167,6 +172,7 @@ private:
                                                             std::int32_t partition);
     std::string part_prefix(const topic_info& t, std::int32_t partition) const;
     cached_state& state_slot(const topic_info& t, std::int32_t partition);
+    std::shared_ptr<cached_state> state_ptr(const topic_info& t, std::int32_t partition);
     // Re-reads the watermark document (conditionally: 304 keeps the cache).
     awaitable<cached_state*> refresh(const topic_info& t, std::int32_t partition);
     // Takes `doc` as the stored document and keeps the chain past its `next`.
@@ -222,7 +228,9 @@ private:
     // poll_ms instead of re-reading it per produce).
     std::map<std::string, std::chrono::steady_clock::time_point> topic_checked_;
     std::map<std::string, std::string> topic_names_;  // topic id (hex) -> name, immutable
-    std::map<part_key, cached_state> states_;
+    // Shared: a background checkpoint keeps its partition's state alive when the topic is
+    // deleted meanwhile (it then sees `dropped`).
+    std::map<part_key, std::shared_ptr<cached_state>> states_;
     append_queues appends_;
     std::map<std::string, std::vector<object_entry>> segments_;  // immutable: cached forever
     // Recently read or written objects (immutable), least recently used first.

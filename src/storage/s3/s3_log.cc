@@ -55,7 +55,17 @@ std::string s3_engine::part_prefix(const topic_info& t, std::int32_t partition) 
 }
 
 s3_engine::cached_state& s3_engine::state_slot(const topic_info& t, std::int32_t partition) {
-    return states_[{uuid_hex(t.id), partition}];
+    return *state_ptr(t, partition);
+}
+
+std::shared_ptr<s3_engine::cached_state> s3_engine::state_ptr(const topic_info& t,
+                                                              std::int32_t partition) {
+    auto& slot = states_[{uuid_hex(t.id), partition}];
+    if (!slot) {
+        slot = std::make_shared<cached_state>();
+        slot->topic_id = t.id;
+    }
+    return slot;
 }
 
 void s3_engine::adopt(cached_state& c, partition_state doc, std::string etag) {
@@ -144,7 +154,7 @@ awaitable<void> s3_engine::catch_up(const topic_info& t, std::int32_t partition,
 awaitable<void> s3_engine::checkpoint(const topic_info& t, std::int32_t partition,
                                       cached_state& c) {
     for (int attempt = 0; attempt < 20; ++attempt) {
-        if (c.st.next <= c.stored_next) co_return;
+        if (c.dropped || c.st.next <= c.stored_next) co_return;
         auto next = c.st;
         auto rop = maybe_roll(t, partition, next);
         co_await std::move(rop);
@@ -156,7 +166,8 @@ awaitable<void> s3_engine::checkpoint(const topic_info& t, std::int32_t partitio
 }
 
 awaitable<void> s3_engine::background_checkpoint(topic_info t, std::int32_t partition) {
-    auto& c = state_slot(t, partition);
+    auto held = state_ptr(t, partition);
+    auto& c = *held;
     try {
         auto op = catch_up(t, partition, c);  // deletes that came due too (also for topics
         co_await std::move(op);               // the retention pass skips)
@@ -165,6 +176,39 @@ awaitable<void> s3_engine::background_checkpoint(topic_info t, std::int32_t part
         // retention pass) stores them.
     }
     c.checkpointing = false;
+}
+
+awaitable<void> s3_engine::save_pending(std::chrono::milliseconds age) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::shared_ptr<cached_state>, std::int32_t>> due;
+    for (auto& [k, c] : states_)
+        if (!c->checkpointing && !c->dropped && c->st.next > c->stored_next &&
+            (age.count() == 0 || now - c->unsaved_since >= age))
+            due.emplace_back(c, k.second);
+    for (auto& [held, partition] : due) {
+        auto& c = *held;
+        if (c.checkpointing || c.dropped) continue;
+        c.checkpointing = true;
+        try {
+            // Only a topic that still exists: a document stored under a deleted topic's id
+            // would be garbage nobody deletes.
+            auto top = topic_by_id(c.topic_id, false);
+            auto t = co_await std::move(top);
+            if (t && t->partitions > partition) {
+                // The writer may have stored it already (a reader's view ages from when it
+                // followed the chain): a conditional GET first, not a swap bound to fail.
+                auto rop = refresh(*t, partition);
+                co_await std::move(rop);
+                auto op = catch_up(*t, partition, c);
+                co_await std::move(op);
+            } else {
+                c.dropped = true;
+            }
+        } catch (const std::exception&) {
+            // As for a background checkpoint: the chain stays readable; the next pass retries.
+        }
+        c.checkpointing = false;
+    }
 }
 
 awaitable<bool> s3_engine::swap_state(const topic_info& t, std::int32_t partition,
