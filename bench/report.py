@@ -155,7 +155,8 @@ def render(results, commands, machine, args=None):
     L.append("")
     L.append("One producer (`hako perf produce`, one librdkafka client, default batching: "
              "linger.ms=5, batch.size=1,000,000) sending as fast as it can for the run's "
-             "duration, a fresh broker per row. Latency is produce() to delivery report, so in "
+             "duration (records handed to librdkafka 256 at a time, rd_kafka_produce_batch), "
+             "a fresh broker per row. Latency is produce() to delivery report, so in "
              "an unbounded run it is mostly time queued in the client. CPU is the broker "
              "process's utime+stime; CPU-s/GB is per 10⁹ bytes of record values.")
     L.append("")
