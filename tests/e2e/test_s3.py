@@ -333,3 +333,24 @@ def test_stopped_broker_stores_its_chains_and_gives_up_its_lease(tmp_path):
         sum(1 for (p, _o) in acked if p == part) for part in range(3))
     (lease,) = keys("cluster/brokers/")
     assert get(lease)["expires_ms"] <= stopped_ms, "the lease was not given up"
+
+
+def test_a_stop_with_s3_hanging_ends_after_the_grace(tmp_path, chaos):
+    """SIGTERM while every S3 request stalls: the broker's final save and lease give-up get
+    five seconds, then the engine is shut down and the requests in flight are cancelled —
+    the broker exits 0 within ~5 s, not after the request timeout and its retries."""
+    url_endpoint, set_chaos = chaos
+    storage = (s3_url("hang-" + uuid.uuid4().hex[:8]) +
+               "&checkpoint_objects=100000&checkpoint_ms=600000&request_timeout_ms=30000")
+    os.environ["AWS_ENDPOINT_URL"] = url_endpoint
+    a = Broker(tmp_path, "hang", storage=storage, partitions=1).start()
+    G.create_topic(a.bootstrap, "hang", 1)
+    acked, errors = _produce_from_each([a], "hang", 1, 100, tag="h")
+    assert not errors and len(acked) == 100, errors[:5]
+    set_chaos(stall_rate=1.0, stall_seconds=60)
+    t0 = time.monotonic()
+    problem = a.stop()
+    took = time.monotonic() - t0
+    set_chaos(stall_rate=0.0)
+    assert problem is None, problem
+    assert 4.0 <= took <= 9.0, f"exited {took:.1f} s after SIGTERM"

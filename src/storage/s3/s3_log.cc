@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "protocol/crc32c.h"
@@ -181,13 +182,21 @@ awaitable<void> s3_engine::background_checkpoint(topic_info t, std::int32_t part
 awaitable<void> s3_engine::save_pending(std::chrono::milliseconds age) {
     const auto now = std::chrono::steady_clock::now();
     std::vector<std::pair<std::shared_ptr<cached_state>, std::int32_t>> due;
+    const bool all = age.count() == 0;  // stopping
     for (auto& [k, c] : states_)
-        if (!c->checkpointing && !c->dropped && c->st.next > c->stored_next &&
-            (age.count() == 0 || now - c->unsaved_since >= age))
+        if ((all || !c->checkpointing) && !c->dropped && c->st.next > c->stored_next &&
+            (all || now - c->unsaved_since >= age))
             due.emplace_back(c, k.second);
     for (auto& [held, partition] : due) {
         auto& c = *held;
-        if (c.checkpointing || c.dropped) continue;
+        // Stopping: a checkpoint already running finishes first (then this one stores
+        // whatever it left); otherwise that partition waits for the next pass.
+        while (all && c.checkpointing) {
+            asio::steady_timer wait(ex_, std::chrono::milliseconds(5));
+            auto wop = wait.async_wait(asio::use_awaitable);
+            co_await std::move(wop);
+        }
+        if (c.checkpointing || c.dropped || c.st.next <= c.stored_next) continue;
         c.checkpointing = true;
         try {
             // Only a topic that still exists: a document stored under a deleted topic's id
