@@ -665,7 +665,7 @@ class Bench:
         """The raw rate of an engine's storage server, measured right after the engine's
         rows, and then the server is stopped: a PostgreSQL left running after its rows goes
         on checkpointing and vacuuming what they wrote while the next engine is measured
-        (the s3 rows ran ~20% slower after the postgres rows than on their own)."""
+        (the s3 rows of a full run were 20–35% below the same workload run on its own)."""
         base = self.results["baselines"]
         if engine.needs == "postgres" and self.pg and not self.pg.reason:
             self.settle()
