@@ -37,9 +37,9 @@ def test_produce_reports_what_the_broker_stored(broker, topic_name):
     assert 0 < lat["p50"] <= lat["p99"] <= lat["max"], lat
     assert r["records_per_s"] > 0
     ends = _end_offsets(broker.bootstrap, topic, 4)
+    # (how they spread over the partitions is librdkafka's sticky partitioner's business:
+    # a burst within its 10 ms linger can all land on one)
     assert sum(ends) == n, ends
-    # records without a key are spread over the topic's partitions
-    assert sum(1 for e in ends if e > 0) >= 2, ends
 
     c = _perf("consume", "-b", broker.bootstrap, "-t", topic)
     assert (c["records"], c["errors"], c["bytes"]) == (n, 0, n * 64)
