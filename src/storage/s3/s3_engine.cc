@@ -340,8 +340,9 @@ awaitable<error_code> s3_engine::delete_topic(std::string_view name) {
     std::vector<std::string> keys;
     auto ll = list_all(key("log/" + uuid_hex(t->first.id) + "/"));
     for (auto& e : co_await std::move(ll)) keys.push_back(std::move(e.key));
+    const auto id = uuid_hex(t->first.id);
     std::erase_if(states_, [&](const auto& kv) {
-        if (kv.first.first != uuid_hex(t->first.id)) return false;
+        if (kv.first.first != id) return false;
         kv.second->dropped = true;  // a checkpoint still running must not store a document
         return true;
     });

@@ -187,6 +187,8 @@ awaitable<void> s3_engine::save_pending(std::chrono::milliseconds age) {
         if ((all || !c->checkpointing) && !c->dropped && c->st.next > c->stored_next &&
             (all || now - c->unsaved_since >= age))
             due.emplace_back(c, k.second);
+    // One read of each topic per pass, not one per partition.
+    std::map<std::string, std::optional<topic_info>> topics;
     for (auto& [held, partition] : due) {
         auto& c = *held;
         // Stopping: a checkpoint already running finishes first (then this one stores
@@ -201,8 +203,12 @@ awaitable<void> s3_engine::save_pending(std::chrono::milliseconds age) {
         try {
             // Only a topic that still exists: a document stored under a deleted topic's id
             // would be garbage nobody deletes.
-            auto top = topic_by_id(c.topic_id, false);
-            auto t = co_await std::move(top);
+            auto hex = uuid_hex(c.topic_id);
+            if (!topics.count(hex)) {
+                auto top = topic_by_id(c.topic_id, false);
+                topics[hex] = co_await std::move(top);
+            }
+            const auto& t = topics[hex];
             if (t && t->partitions > partition) {
                 // The writer may have stored it already (a reader's view ages from when it
                 // followed the chain): a conditional GET first, not a swap bound to fail.
