@@ -6,6 +6,7 @@
 // segments and fetch still finds every offset.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -315,6 +316,75 @@ TEST_F(S3Engine, PendingChainsAreSavedWhenOldEnoughAndNeverForADeletedTopic) {
     EXPECT_EQ(doc_of(there).status, 404);
     // Stored, so a reader needs no chain: its first offsets() reads one document.
     EXPECT_EQ(run(b->offsets("idle", 0)).high_watermark, 6);
+}
+
+// Produce coalescing: appends to one partition that arrive while its object write is in
+// flight (as from several connections at once) go out together as the next object, in the
+// order they were started, within max_object_bytes; linger_ms makes the first one wait.
+class S3Coalescing : public S3Engine {
+protected:
+    // Starts `n` appends of two-record batches at once; returns their base offsets.
+    std::vector<std::int64_t> append_together(s3_engine& e, const std::string& topic, int n) {
+        std::vector<std::future<append_result>> futs;
+        for (int i = 0; i < n; ++i)
+            futs.push_back(asio::co_spawn(
+                io_, e.append(request(topic, batch(2, "c" + std::to_string(i)))), asio::use_future));
+        io_.restart();
+        io_.run();
+        std::vector<std::int64_t> out;
+        for (auto& f : futs) {
+            auto r = f.get();
+            EXPECT_EQ(r.error, error_code::none);
+            out.push_back(r.base_offset);
+        }
+        return out;
+    }
+    // The sizes of the partition's batch objects.
+    std::vector<std::int64_t> objects(s3_engine& e, const topic_info& t) {
+        auto listed = run(e.s3().list(e.key("log/" + uuid_hex(t.id) + "/0/")));
+        std::vector<std::int64_t> sizes;
+        for (const auto& o : listed.entries)
+            if (o.key.ends_with(".batch")) sizes.push_back(o.size);
+        return sizes;
+    }
+    static std::vector<std::int64_t> dense(int n) {
+        std::vector<std::int64_t> want;
+        for (int i = 0; i < n; ++i) want.push_back(2 * i);
+        return want;
+    }
+};
+
+TEST_F(S3Coalescing, AppendsThatArriveTogetherShareAnObject) {
+    auto e = open();
+    topic_info t{"together", {}, 1, {}};
+    ASSERT_EQ(run(e->create_topic(t)), error_code::none);
+    EXPECT_EQ(append_together(*e, "together", 20), dense(20));
+    // The first append is written alone; the 19 queued behind it go as one object.
+    auto sizes = objects(*e, t);
+    EXPECT_GE(sizes.size(), 1u);
+    EXPECT_LE(sizes.size(), 2u) << "appends that waited together were not coalesced";
+    EXPECT_EQ(base_offsets(*e, "together"), dense(20));
+}
+
+TEST_F(S3Coalescing, ObjectsStayWithinMaxObjectBytes) {
+    const auto one = static_cast<std::int64_t>(batch(2, "c10").size());
+    auto e = open("&max_object_bytes=" + std::to_string(3 * one));
+    topic_info t{"capped", {}, 1, {}};
+    ASSERT_EQ(run(e->create_topic(t)), error_code::none);
+    EXPECT_EQ(append_together(*e, "capped", 20), dense(20));
+    auto sizes = objects(*e, t);
+    EXPECT_GE(sizes.size(), 7u);  // 1 + ceil(19 / 3)
+    EXPECT_LE(sizes.size(), 20u);
+    for (auto size : sizes) EXPECT_LE(size, 3 * one);
+    EXPECT_EQ(base_offsets(*e, "capped"), dense(20));
+}
+
+TEST_F(S3Coalescing, LingerGathersTheFirstAppendWithTheRest) {
+    auto e = open("&linger_ms=200");
+    topic_info t{"lingered", {}, 1, {}};
+    ASSERT_EQ(run(e->create_topic(t)), error_code::none);
+    EXPECT_EQ(append_together(*e, "lingered", 20), dense(20));
+    EXPECT_EQ(objects(*e, t).size(), 1u);
 }
 
 TEST_F(S3Engine, GroupNamesCannotCollideWithOffsetDocuments) {
