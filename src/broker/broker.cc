@@ -137,9 +137,11 @@ response_frame api_versions_fallback(std::int32_t correlation_id, std::int16_t m
 
 }  // namespace
 
-awaitable<std::optional<response_frame>> broker::handle(std::string_view frame,
+awaitable<std::optional<response_frame>> broker::handle(std::shared_ptr<char[]> frame_bytes,
+                                                        std::size_t size,
                                                         connection_state& conn,
                                                         std::function<void()> ordered) {
+    const std::string_view frame(frame_bytes.get(), size);
     auto prefix = protocol::peek_request_prefix(frame);
     const auto* h = find_handler(prefix.api_key);
     const auto* api = protocol::find_api(prefix.api_key);
@@ -153,7 +155,7 @@ awaitable<std::optional<response_frame>> broker::handle(std::string_view frame,
                                " of api key " + std::to_string(prefix.api_key));
 
     const bool flexible = api->is_flexible(prefix.api_version);
-    protocol::reader r(frame);
+    protocol::reader r(std::move(frame_bytes), size);  // batches become slices of the frame
     protocol::request_header header;
     header.decode(r, flexible);
     request_context ctx{*this, header, conn, std::move(ordered)};

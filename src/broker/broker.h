@@ -121,8 +121,10 @@ public:
     // Handles one frame (header + body, without the size prefix). Returns the response
     // frame (header + body) or nullopt for no response. Throws protocol::decode_error (or
     // closes via connection_error) when the connection must be closed.
-    // `ordered` is called when the next request on the connection may start.
-    awaitable<std::optional<response_frame>> handle(std::string_view frame,
+    // `ordered` is called when the next request on the connection may start. `frame`
+    // holds `size` bytes; produced batches go to storage as slices of it.
+    awaitable<std::optional<response_frame>> handle(std::shared_ptr<char[]> frame,
+                                                    std::size_t size,
                                                     connection_state& conn,
                                                     std::function<void()> ordered = {});
 

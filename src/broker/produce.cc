@@ -42,7 +42,7 @@ error_code check_timestamps(const storage::config_map& cfg, std::string_view bat
 awaitable<partition_outcome> produce_partition(request_context& ctx, const std::string& topic,
                                                const storage::topic_info& info,
                                                std::int32_t partition,
-                                               std::optional<std::string>& records) {
+                                               std::optional<protocol::shared_bytes>& records) {
     partition_outcome out;
     if (partition < 0 || partition >= info.partitions) {
         out.error = error_code::unknown_topic_or_partition;

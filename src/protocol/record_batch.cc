@@ -29,11 +29,13 @@ constexpr std::size_t min_record_size = 7;
 }
 
 template <class T>
-void put_be(std::string& buf, std::size_t off, T v) {
+void put_be(std::span<char> buf, std::size_t off, T v) {
     auto u = static_cast<std::make_unsigned_t<T>>(v);
     for (std::size_t i = 0; i < sizeof(T); ++i)
         buf[off + i] = static_cast<char>(u >> (8 * (sizeof(T) - 1 - i)));
 }
+
+std::string_view as_view(std::span<char> s) { return {s.data(), s.size()}; }
 
 std::uint32_t batch_crc(std::string_view batch, std::size_t total) {
     return crc32c(batch.data() + off_attributes, total - off_attributes);
@@ -243,27 +245,27 @@ std::string build_batch(const batch_builder_options& o, const std::vector<record
     return out;
 }
 
-void set_base_offset(std::string& batch, std::int64_t base_offset) {
-    read_batch_header(batch);
+void set_base_offset(std::span<char> batch, std::int64_t base_offset) {
+    read_batch_header(as_view(batch));
     put_be(batch, 0, base_offset);
 }
 
-void set_partition_leader_epoch(std::string& batch, std::int32_t epoch) {
-    read_batch_header(batch);
+void set_partition_leader_epoch(std::span<char> batch, std::int32_t epoch) {
+    read_batch_header(as_view(batch));
     put_be(batch, off_leader_epoch, epoch);
 }
 
-void set_log_append_time(std::string& batch, std::int64_t timestamp) {
-    auto h = read_batch_header(batch);
+void set_log_append_time(std::span<char> batch, std::int64_t timestamp) {
+    auto h = read_batch_header(as_view(batch));
     put_be(batch, off_attributes,
            static_cast<std::int16_t>(h.attributes | batch_attr::log_append_time));
     put_be(batch, off_max_timestamp, timestamp);
-    put_be(batch, off_crc, batch_crc(batch, h.total_size()));
+    put_be(batch, off_crc, batch_crc(as_view(batch), h.total_size()));
 }
 
-void update_crc(std::string& batch) {
-    auto h = read_batch_header(batch);
-    put_be(batch, off_crc, batch_crc(batch, h.total_size()));
+void update_crc(std::span<char> batch) {
+    auto h = read_batch_header(as_view(batch));
+    put_be(batch, off_crc, batch_crc(as_view(batch), h.total_size()));
 }
 
 error_code validate_produced_batch(std::string_view batch) {

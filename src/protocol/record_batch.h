@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -148,12 +149,12 @@ std::string build_batch(const batch_builder_options& options, const std::vector<
 // In-place patches for the broker's append path. Base offset and leader epoch lie outside
 // the CRC, so the batch stays valid. set_log_append_time() sets attribute bit 3 and
 // max_timestamp and recomputes the CRC. All throw batch_error if `batch` is not a valid
-// v2 batch header (read_batch_header rules).
-void set_base_offset(std::string& batch, std::int64_t base_offset);
-void set_partition_leader_epoch(std::string& batch, std::int32_t epoch);
-void set_log_append_time(std::string& batch, std::int64_t timestamp);
+// v2 batch header (read_batch_header rules). `batch`: a std::string or shared_bytes.
+void set_base_offset(std::span<char> batch, std::int64_t base_offset);
+void set_partition_leader_epoch(std::span<char> batch, std::int32_t epoch);
+void set_log_append_time(std::span<char> batch, std::int64_t timestamp);
 // Recomputes and stores the CRC after any other change to bytes [21, end).
-void update_crc(std::string& batch);
+void update_crc(std::span<char> batch);
 
 // The checks Kafka makes on a batch a client produces that need no topic config (§6):
 // magic 2 and a complete header, exactly one batch in `batch`, CRC (CORRUPT_MESSAGE),

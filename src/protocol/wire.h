@@ -7,11 +7,14 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "protocol/shared_bytes.h"
 
 namespace hako::protocol {
 
@@ -26,8 +29,14 @@ struct decode_error : std::runtime_error {
 class reader {
 public:
     reader() = default;
-    reader(const char* data, std::size_t size) : p_(data), end_(data + size) {}
+    reader(const char* data, std::size_t size) : start_(data), p_(data), end_(data + size) {}
     explicit reader(std::string_view s) : reader(s.data(), s.size()) {}
+    // Records fields (produced batches) become slices of `owner` instead of copies;
+    // `owner` holds the very bytes this reader reads, writable.
+    reader(std::shared_ptr<char[]> owner, std::size_t size)
+        : reader(owner.get(), size) {
+        owner_ = std::move(owner);
+    }
 
     std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
     bool empty() const { return p_ == end_; }
@@ -110,16 +119,25 @@ public:
         return std::move(*s);
     }
     std::optional<std::string> read_nullable_bytes(bool compact) {
-        std::int64_t n = compact ? static_cast<std::int64_t>(read_uvarint()) - 1 : read_i32();
-        if (n < 0) {
-            if (n != -1) throw decode_error("negative bytes length");
-            return std::nullopt;
-        }
-        return std::string(take(static_cast<std::size_t>(n)));
+        auto v = read_nullable_bytes_view(compact);
+        if (!v) return std::nullopt;
+        return std::string(*v);
     }
     std::string read_bytes(bool compact) {
         auto s = read_nullable_bytes(compact);
         if (!s) throw decode_error("null in non-nullable bytes");
+        return std::move(*s);
+    }
+    // A records field: a slice of the shared frame when there is one, else a copy.
+    std::optional<shared_bytes> read_nullable_records(bool compact) {
+        auto v = read_nullable_bytes_view(compact);
+        if (!v) return std::nullopt;
+        if (!owner_) return shared_bytes(std::string(*v));
+        return shared_bytes(std::shared_ptr<char>(owner_, owner_.get() + (v->data() - start_)), v->size());
+    }
+    shared_bytes read_records(bool compact) {
+        auto s = read_nullable_records(compact);
+        if (!s) throw decode_error("null in non-nullable records");
         return std::move(*s);
     }
     // Array element count; -1 means null. Capped by the bytes left (every element takes at
@@ -146,8 +164,19 @@ private:
         return v;
     }
 
+    std::optional<std::string_view> read_nullable_bytes_view(bool compact) {
+        std::int64_t n = compact ? static_cast<std::int64_t>(read_uvarint()) - 1 : read_i32();
+        if (n < 0) {
+            if (n != -1) throw decode_error("negative bytes length");
+            return std::nullopt;
+        }
+        return take(static_cast<std::size_t>(n));
+    }
+
+    const char* start_ = nullptr;  // where the bytes begin (a slice's offset in owner_)
     const char* p_ = nullptr;
     const char* end_ = nullptr;
+    std::shared_ptr<char[]> owner_;  // set: records fields are slices of it
 };
 
 class writer {
@@ -219,15 +248,24 @@ public:
             write_i32(static_cast<std::int32_t>(s.size()));
         buf_.append(s);
     }
+    void write_null_bytes(bool compact) {
+        if (compact)
+            write_uvarint(0);
+        else
+            write_i32(-1);
+    }
     void write_nullable_bytes(const std::optional<std::string>& s, bool compact) {
-        if (!s) {
-            if (compact)
-                write_uvarint(0);
-            else
-                write_i32(-1);
-        } else {
+        if (s)
             write_bytes(*s, compact);
-        }
+        else
+            write_null_bytes(compact);
+    }
+    void write_records(const shared_bytes& s, bool compact) { write_bytes(s.view(), compact); }
+    void write_nullable_records(const std::optional<shared_bytes>& s, bool compact) {
+        if (s)
+            write_bytes(s->view(), compact);
+        else
+            write_null_bytes(compact);
     }
     void write_array_count(std::int64_t n, bool compact) {  // n == -1: null
         if (compact)

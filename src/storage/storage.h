@@ -64,7 +64,9 @@ struct partition_offsets {
 struct append_request {
     std::string topic;
     std::int32_t partition = 0;
-    std::string batch;  // exactly one record batch, base offset still 0
+    // Exactly one record batch, base offset still 0: usually a slice of the Produce
+    // request's frame (no copy); an engine may keep it (the frame lives as long as it).
+    protocol::shared_bytes batch;
     std::int32_t record_count = 0;
     std::int64_t max_timestamp = -1;
     std::int64_t producer_id = -1;

@@ -3,8 +3,10 @@
 // same bytes. Then every truncation of each frame must fail cleanly.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "hako/protocol/messages/all.h"
@@ -81,4 +83,62 @@ TEST(captured_requests, every_client_frame_decodes_and_reencodes) {
     }
     for (const char* c : {"kcat", "confluent", "kafkapython", "kafkajs", "platformatic"})
         EXPECT_TRUE(clients.count(c)) << "no captures from " << c;
+}
+
+// With the frame shared (as the broker reads it), a Produce request's batches decode as
+// slices of the frame — no copy — that keep it alive after everything else has let go,
+// and re-encode to the same bytes. Without an owner they are copies.
+TEST(captured_requests, produce_batches_are_slices_of_a_shared_frame) {
+    int produces = 0;
+    for (const auto& path : captures()) {
+        auto bytes = slurp(path);
+        if (p::peek_request_prefix(bytes).api_key != p::produce::api_key) continue;
+        SCOPED_TRACE(path.filename().string());
+        ++produces;
+        auto prefix = p::peek_request_prefix(bytes);
+        std::shared_ptr<char[]> frame(new char[bytes.size()]);
+        std::memcpy(frame.get(), bytes.data(), bytes.size());
+        const char* begin = frame.get();
+        const char* end = begin + bytes.size();
+        std::weak_ptr<char[]> watch = frame;
+
+        p::produce::request req;
+        {
+            p::reader r(std::move(frame), bytes.size());
+            p::request_header h;
+            h.decode(r, p::find_api(prefix.api_key)->is_flexible(prefix.api_version));
+            req.decode(r, prefix.api_version);
+        }
+        int batches = 0;
+        for (const auto& t : req.topic_data)
+            for (const auto& part : t.partition_data)
+                if (part.records && !part.records->empty()) {
+                    ++batches;
+                    EXPECT_GE(part.records->data(), begin);
+                    EXPECT_LE(part.records->data() + part.records->size(), end);
+                }
+        ASSERT_GT(batches, 0);
+        EXPECT_FALSE(watch.expired()) << "the batches must keep the frame alive";
+        p::writer w;
+        req.encode(w, prefix.api_version);
+        auto again = w.take();
+        EXPECT_EQ(again, bytes.substr(bytes.size() - again.size()));
+        req = {};
+        EXPECT_TRUE(watch.expired()) << "the frame outlived its last batch";
+
+        // Without an owner (a reader over borrowed bytes) the batches are copies.
+        p::reader plain(bytes);
+        p::request_header h;
+        h.decode(plain, p::find_api(prefix.api_key)->is_flexible(prefix.api_version));
+        p::produce::request copied;
+        copied.decode(plain, prefix.api_version);
+        for (const auto& t : copied.topic_data) {
+            for (const auto& part : t.partition_data) {
+                if (!part.records || part.records->empty()) continue;
+                EXPECT_TRUE(part.records->data() < bytes.data() ||
+                            part.records->data() >= bytes.data() + bytes.size());
+            }
+        }
+    }
+    EXPECT_GE(produces, 3) << "expected Produce captures from several clients";
 }

@@ -28,7 +28,7 @@ PRIMITIVES = {
     "uuid": "::hako::protocol::uuid",
     "string": "std::string",
     "bytes": "std::string",
-    "records": "std::string",
+    "records": "::hako::protocol::shared_bytes",  # a slice of the request frame (no copy)
 }
 FIXED_RW = {
     "bool": "bool",
@@ -416,7 +416,7 @@ class Emitter:
             return [f"{expr}.encode(w, version);"]
         if t in FIXED_RW:
             return [f"w.write_{FIXED_RW[t]}({expr});"]
-        kind = "string" if t == "string" else "bytes"
+        kind = {"string": "string", "records": "records"}.get(t, "bytes")
         if nullable:
             return [f"w.write_nullable_{kind}({expr}, flex);"]
         return [f"w.write_{kind}({expr}, flex);"]
@@ -450,7 +450,7 @@ class Emitter:
             return [f"{target}.decode({rd}, version);"]
         if t in FIXED_RW:
             return [f"{target} = {rd}.read_{FIXED_RW[t]}();"]
-        kind = "string" if t == "string" else "bytes"
+        kind = {"string": "string", "records": "records"}.get(t, "bytes")
         if nullable:
             return [f"{target} = {rd}.read_nullable_{kind}(flex);"]
         return [f"{target} = {rd}.read_{kind}(flex);"]

@@ -16,7 +16,7 @@ struct stored_batch {
     std::int64_t base_offset;
     std::int64_t last_offset;
     std::int64_t max_timestamp;
-    std::string bytes;
+    protocol::shared_bytes bytes;  // as produced: a slice of its request frame
 };
 
 struct partition_log {

@@ -69,7 +69,7 @@ void for_each_batch(std::string_view body, F f) {
 // An object's bytes: the batches it was written from (a writer caches them so, with no
 // copy into one string) or the one string read back from S3. No batch spans two pieces.
 struct object_body {
-    std::vector<std::string> pieces;
+    std::vector<protocol::shared_bytes> pieces;
     std::size_t size() const {
         std::size_t n = 0;
         for (const auto& p : pieces) n += p.size();
