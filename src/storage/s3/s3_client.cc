@@ -3,6 +3,7 @@
 
 #include <openssl/ssl.h>
 
+#include <boost/asio/read.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -34,6 +35,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t body_limit = 512u << 20;
+// Bodies this large (and of known length) are read without the HTTP parser's buffer.
+constexpr std::uint64_t direct_body_min = 64u << 10;
 
 std::string env(const char* name) {
     const char* v = std::getenv(name);
@@ -338,6 +341,27 @@ struct client::impl {
             http::response_parser<http::string_body> parser;
             parser.body_limit(body_limit);
             if (head) parser.skip(true);
+            auto hop2 = http::async_read_header(s, c.buffer, parser, asio::use_awaitable);
+            co_await std::move(hop2);
+            const auto status = parser.get().result_int();
+            const auto length = parser.content_length();
+            if (!head && status / 100 == 2 && length && *length >= direct_body_min &&
+                *length <= body_limit && !parser.chunked()) {
+                // An object body (the engine's GETs): read straight into the string it
+                // is returned in — one kernel copy — instead of through the parser's
+                // buffer in 64 KiB steps (its copies were ~12% of a consuming broker).
+                out_body.resize(static_cast<std::size_t>(*length));
+                const auto have = std::min(c.buffer.size(), out_body.size());
+                asio::buffer_copy(asio::buffer(out_body.data(), have), c.buffer.data());
+                c.buffer.consume(have);
+                if (have < out_body.size()) {
+                    auto bop2 = asio::async_read(
+                        s, asio::buffer(out_body.data() + have, out_body.size() - have),
+                        asio::use_awaitable);
+                    co_await std::move(bop2);
+                }
+                co_return http::response<http::empty_body>(std::move(parser.get().base()));
+            }
             auto rop = http::async_read(s, c.buffer, parser, asio::use_awaitable);
             co_await std::move(rop);
             out_body = std::move(parser.get().body());
