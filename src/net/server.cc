@@ -82,7 +82,6 @@ struct frame_bytes {
     }
     char* data() { return bytes.get(); }
     std::size_t size() const { return n; }
-    std::string_view view() const { return {bytes.get(), n}; }
 };
 
 struct server::slot {

@@ -34,7 +34,6 @@ public:
     const char* end() const { return data_.get() + size_; }
     std::string_view view() const { return {data_.get(), size_}; }
     operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
-    std::string str() const { return std::string(view()); }
 
     friend bool operator==(const shared_bytes& a, const shared_bytes& b) {
         return a.view() == b.view();

@@ -341,8 +341,8 @@ struct client::impl {
             http::response_parser<http::string_body> parser;
             parser.body_limit(body_limit);
             if (head) parser.skip(true);
-            auto hop2 = http::async_read_header(s, c.buffer, parser, asio::use_awaitable);
-            co_await std::move(hop2);
+            auto header_op = http::async_read_header(s, c.buffer, parser, asio::use_awaitable);
+            co_await std::move(header_op);
             const auto status = parser.get().result_int();
             const auto length = parser.content_length();
             if (!head && status / 100 == 2 && length && *length >= direct_body_min &&
@@ -355,10 +355,10 @@ struct client::impl {
                 asio::buffer_copy(asio::buffer(out_body.data(), have), c.buffer.data());
                 c.buffer.consume(have);
                 if (have < out_body.size()) {
-                    auto bop2 = asio::async_read(
+                    auto body_op = asio::async_read(
                         s, asio::buffer(out_body.data() + have, out_body.size() - have),
                         asio::use_awaitable);
-                    co_await std::move(bop2);
+                    co_await std::move(body_op);
                 }
                 co_return http::response<http::empty_body>(std::move(parser.get().base()));
             }
